@@ -1,0 +1,3 @@
+//! Invariant checkers, one file each.
+
+pub mod progress;

@@ -1,0 +1,148 @@
+//! The actor model: nodes are sans-IO state machines.
+//!
+//! A node never touches a socket, a clock or a disk. It reacts to four things (a start, a
+//! message, a timer, a restart after a crash) and acts only through its [`Context`]: it
+//! sends messages, sets and cancels timers, reads its own (possibly wrong) clock, draws from
+//! its own random stream, writes durable storage and reports observations for the checkers.
+//! Because of that the same node code runs unchanged under any fault schedule.
+//!
+//! A crash drops the node value itself: its fields are volatile state. On restart the
+//! simulation builds a fresh node and calls [`Node::on_restart`], which must rebuild what it
+//! needs from [`Context::storage`], where only synced writes survived.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use crate::random::Random;
+use crate::storage::Storage;
+use crate::time::NodeClock;
+
+/// A node's index in the cluster, 0-based, in the order the protocol lists its nodes.
+pub type NodeId = u32;
+
+/// Names a timer so that it can be cancelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimerId(pub u64);
+
+/// A simulated process.
+pub trait Node: Sized {
+    /// What nodes send each other. `Hash` feeds the run fingerprint; `Debug` the trace.
+    type Message: Clone + Hash + Debug;
+    /// What the node reports to checkers and metrics (e.g. "write accepted with token 7").
+    type Observation: Debug;
+    /// What the node keeps in durable storage.
+    type Record: Clone + Debug;
+
+    /// Called once for every node at virtual time zero.
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>);
+
+    /// A message from `from` arrived.
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Self::Message);
+
+    /// A timer set with [`Context::set_timer`] fired; `tag` is what was passed there.
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: TimerId, tag: u64);
+
+    /// Called on a freshly built node after a crash, instead of `on_start`. Durable
+    /// storage holds what was synced before the crash. By default, starts afresh.
+    fn on_restart(&mut self, ctx: &mut Context<'_, Self>) {
+        self.on_start(ctx);
+    }
+}
+
+/// What handlers asked for during one event, applied by the simulation afterwards.
+/// Kept between events so the buffers are allocated once, not per event.
+pub struct Effects<N: Node> {
+    pub(crate) sends: Vec<(NodeId, N::Message)>,
+    /// (timer, delay in virtual ns, tag)
+    pub(crate) timers: Vec<(TimerId, u64, u64)>,
+    pub(crate) cancels: Vec<TimerId>,
+    pub(crate) observations: Vec<N::Observation>,
+    pub(crate) next_timer: u64,
+}
+
+impl<N: Node> Default for Effects<N> {
+    fn default() -> Self {
+        Effects {
+            sends: Vec::new(),
+            timers: Vec::new(),
+            cancels: Vec::new(),
+            observations: Vec::new(),
+            next_timer: 0,
+        }
+    }
+}
+
+/// A node's window on the world during one handler call.
+pub struct Context<'a, N: Node> {
+    pub(crate) id: NodeId,
+    pub(crate) node_count: u32,
+    pub(crate) now_ns: u64,
+    pub(crate) clock: &'a NodeClock,
+    pub(crate) rng: &'a mut Random,
+    pub(crate) storage: &'a mut Storage<N::Record>,
+    pub(crate) effects: &'a mut Effects<N>,
+}
+
+impl<N: Node> Context<'_, N> {
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// How many nodes the cluster has (ids are `0..node_count`).
+    pub fn node_count(&self) -> u32 {
+        self.node_count
+    }
+
+    /// This node's local clock in nanoseconds: virtual time with the node's drift and
+    /// offset applied. It can jump backwards if the scenario says so.
+    pub fn now(&self) -> u64 {
+        self.clock.local_ns(self.now_ns)
+    }
+
+    /// Sends `msg` to `to` through the virtual network.
+    pub fn send(&mut self, to: NodeId, msg: N::Message) {
+        self.effects.sends.push((to, msg));
+    }
+
+    /// Sets a timer that fires after `after_ns` of this node's local clock. Returns its
+    /// id for [`cancel_timer`](Self::cancel_timer). Timers do not survive a crash.
+    pub fn set_timer(&mut self, after_ns: u64, tag: u64) -> TimerId {
+        let id = TimerId(self.effects.next_timer);
+        self.effects.next_timer += 1;
+        let delay = self.clock.virtual_delay_ns(after_ns);
+        self.effects.timers.push((id, delay, tag));
+        id
+    }
+
+    /// Cancels a timer; cancelling one that already fired is harmless.
+    pub fn cancel_timer(&mut self, timer: TimerId) {
+        self.effects.cancels.push(timer);
+    }
+
+    /// This node's random stream.
+    pub fn random(&mut self) -> &mut Random {
+        self.rng
+    }
+
+    /// This node's durable storage.
+    pub fn storage(&mut self) -> &mut Storage<N::Record> {
+        self.storage
+    }
+
+    /// Reports something the checkers and metrics should know about.
+    pub fn observe(&mut self, observation: N::Observation) {
+        self.effects.observations.push(observation);
+    }
+
+    /// Picks a uniformly random node other than this one.
+    pub fn random_peer(&mut self) -> NodeId {
+        debug_assert!(self.node_count > 1);
+        let r = self.rng.below(self.node_count as u64 - 1) as NodeId;
+        if r >= self.id {
+            r + 1
+        } else {
+            r
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! Scenario files: a cluster, a workload and a fault schedule, in RON.
+//!
+//! A file is parsed twice. The first pass checks syntax, field names and every value that
+//! can be judged on its own (durations, probabilities, ranges); the protocol section then
+//! tells which nodes and invariants exist. The second pass checks every node and invariant
+//! name against those, so an unknown node in the fault schedule is reported at its own line
+//! and column, like any other mistake. See `docs/scenario-format.md` for every field.
+
+pub mod error;
+pub mod types;
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+pub use error::ScenarioError;
+use types::{InvariantName, KnownNamesGuard, NodeName, Ppm, Probability};
+
+use crate::faults::TimedFault;
+use crate::nemesis::NemesisOptions;
+use crate::network::{Latency, LinkOptions, LinkOverrideSpec};
+use crate::protocols::ping_pong::{PingPong, PingPongOptions};
+use crate::protocols::Protocol;
+use crate::simulation::{RunOutcome, SimOptions, Simulation};
+use crate::time::{Duration, SignedDuration};
+use crate::NodeId;
+
+/// A whole scenario file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// A short name, shown in summaries.
+    pub name: String,
+    /// The default seed; `--seed` overrides it.
+    #[serde(default)]
+    pub seed: u64,
+    pub limits: Limits,
+    #[serde(default)]
+    pub network: NetworkSpec,
+    #[serde(default)]
+    pub clocks: Vec<ClockSpec>,
+    pub protocol: ProtocolSpec,
+    #[serde(default)]
+    pub faults: Vec<TimedFault<NodeName>>,
+    #[serde(default)]
+    pub nemesis: Option<NemesisOptions>,
+    /// Which invariants to check; all of the protocol's when absent.
+    #[serde(default)]
+    pub invariants: Option<Vec<InvariantName>>,
+}
+
+/// Bounds on a run: it never hangs.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Virtual time to simulate.
+    #[serde(deserialize_with = "types::positive_duration")]
+    pub time: Duration,
+    /// Events to process at most.
+    #[serde(default)]
+    pub events: Option<u64>,
+}
+
+/// The default link and per-link overrides.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    #[serde(default)]
+    pub latency: Latency,
+    #[serde(default)]
+    pub loss: Probability,
+    #[serde(default)]
+    pub duplicate: Probability,
+    #[serde(default)]
+    pub links: Vec<LinkOverrideSpec>,
+}
+
+/// A node whose clock is off.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockSpec {
+    pub node: NodeName,
+    #[serde(default)]
+    pub offset: SignedDuration,
+    #[serde(default)]
+    pub drift_ppm: Ppm,
+}
+
+/// Which protocol runs, with its parameters and workload.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum ProtocolSpec {
+    PingPong(PingPongOptions),
+}
+
+impl ProtocolSpec {
+    pub fn node_names(&self) -> Vec<String> {
+        match self {
+            ProtocolSpec::PingPong(o) => PingPong::new(o.clone()).node_names(),
+        }
+    }
+
+    pub fn invariant_names(&self) -> &'static [&'static str] {
+        match self {
+            ProtocolSpec::PingPong(o) => PingPong::new(o.clone()).invariant_names(),
+        }
+    }
+}
+
+/// A parsed, checked scenario and where it came from.
+#[derive(Clone, Debug)]
+pub struct LoadedScenario {
+    pub file: String,
+    pub scenario: Scenario,
+    /// Node names, indexed by id.
+    pub names: Vec<String>,
+}
+
+fn ron_options() -> ron::Options {
+    // `Some(..)` may be left out around optional values, and `PingPong((nodes: 5))` may
+    // be written `PingPong(nodes: 5)`.
+    ron::Options::default().with_default_extension(
+        ron::extensions::Extensions::IMPLICIT_SOME
+            | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES,
+    )
+}
+
+impl LoadedScenario {
+    /// Reads and checks a scenario file.
+    pub fn load(path: &str) -> Result<Self, ScenarioError> {
+        let source = std::fs::read_to_string(path)
+            .map_err(|e| ScenarioError::whole_file(path, format!("cannot read the file: {e}")))?;
+        Self::parse(path, &source)
+    }
+
+    /// Checks scenario text; `file` is only used in error messages.
+    pub fn parse(file: &str, source: &str) -> Result<Self, ScenarioError> {
+        let options = ron_options();
+        let first: Scenario = options
+            .from_str(source)
+            .map_err(|e| ScenarioError::from_ron(file, &e))?;
+        let names = first.protocol.node_names();
+        let invariants = first.protocol.invariant_names().to_vec();
+        let scenario: Scenario = {
+            let _guard = KnownNamesGuard::set(names.clone(), invariants);
+            options
+                .from_str(source)
+                .map_err(|e| ScenarioError::from_ron(file, &e))?
+        };
+        Ok(LoadedScenario {
+            file: file.to_string(),
+            scenario,
+            names,
+        })
+    }
+
+    fn id(&self, name: &NodeName) -> NodeId {
+        // Every name was checked in the second pass.
+        self.names
+            .iter()
+            .position(|n| *n == name.0)
+            .expect("node names are checked while parsing") as NodeId
+    }
+
+    /// The engine options for a run of this scenario with `seed`.
+    pub fn sim_options(&self, seed: u64) -> SimOptions {
+        let s = &self.scenario;
+        let index: BTreeMap<&str, NodeId> = self
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i as NodeId))
+            .collect();
+        let resolve = |n: &NodeName| -> Result<NodeId, ()> { Ok(index[n.0.as_str()]) };
+        let link = LinkOptions {
+            latency: s.network.latency.clone(),
+            loss: s.network.loss.0,
+            duplicate: s.network.duplicate.0,
+        };
+        let links = s
+            .network
+            .links
+            .iter()
+            .map(|l| {
+                let options = LinkOptions {
+                    latency: l.latency.clone().unwrap_or_else(|| link.latency.clone()),
+                    loss: l.loss.map_or(link.loss, |p| p.0),
+                    duplicate: l.duplicate.map_or(link.duplicate, |p| p.0),
+                };
+                (self.id(&l.from), self.id(&l.to), options)
+            })
+            .collect();
+        let faults = s
+            .faults
+            .iter()
+            .map(|tf| TimedFault {
+                at: tf.at,
+                fault: tf
+                    .fault
+                    .map_nodes(resolve)
+                    .expect("node names are checked while parsing"),
+            })
+            .collect();
+        SimOptions {
+            seed,
+            time_limit_ns: s.limits.time.0,
+            max_events: s.limits.events.unwrap_or(u64::MAX),
+            link,
+            links,
+            clocks: s
+                .clocks
+                .iter()
+                .map(|c| (self.id(&c.node), c.offset.0, c.drift_ppm.0))
+                .collect(),
+            faults,
+            nemesis: s.nemesis.as_ref().map(|n| {
+                let targets = n.targets.iter().map(|t| self.id(t)).collect();
+                (n.clone(), targets)
+            }),
+            invariants: s
+                .invariants
+                .as_ref()
+                .map(|v| v.iter().map(|i| i.0.clone()).collect()),
+        }
+    }
+}
+
+impl LoadedScenario {
+    /// Runs the scenario with `seed`, streaming the trace to `trace` if given.
+    pub fn run(&self, seed: u64, trace: Option<Box<dyn std::io::Write>>) -> RunOutcome {
+        let options = self.sim_options(seed);
+        match &self.scenario.protocol {
+            ProtocolSpec::PingPong(o) => run_protocol(PingPong::new(o.clone()), options, trace),
+        }
+    }
+}
+
+fn run_protocol<P: Protocol>(
+    protocol: P,
+    options: SimOptions,
+    trace: Option<Box<dyn std::io::Write>>,
+) -> RunOutcome {
+    let mut sim = Simulation::new(protocol, options);
+    if let Some(out) = trace {
+        sim.set_trace(out);
+    }
+    sim.run()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+// a comment
+(
+    name: "t",
+    seed: 3,
+    limits: (time: "2s", events: 1000),
+    network: (latency: Uniform(min: "1ms", max: "3ms"), loss: 0.01,
+              links: [(from: "n0", to: "n1", loss: 0.5)]),
+    clocks: [(node: "n2", offset: "-5ms", drift_ppm: 200)],
+    protocol: PingPong(nodes: 3),
+    faults: [
+        (at: "1s", fault: Crash("n1")),
+        (at: "1500ms", fault: Pause(node: "n2", duration: "100ms")),
+        (at: "1600ms", fault: PartitionOneWay(from: ["n0"], to: ["n2"])),
+    ],
+    nemesis: (crash: (every: "1s", lasts: "100ms")),
+    invariants: ["progress"],
+)
+"#;
+
+    #[test]
+    fn a_full_scenario_parses_and_resolves_names() {
+        let s = LoadedScenario::parse("t.ron", GOOD).unwrap();
+        assert_eq!(s.names, ["n0", "n1", "n2"]);
+        let o = s.sim_options(9);
+        assert_eq!(o.seed, 9);
+        assert_eq!(o.time_limit_ns, 2_000_000_000);
+        assert_eq!(o.max_events, 1000);
+        assert_eq!(o.links.len(), 1);
+        assert_eq!((o.links[0].0, o.links[0].1, o.links[0].2.loss), (0, 1, 0.5));
+        assert_eq!(o.clocks, vec![(2, -5_000_000, 200)]);
+        assert_eq!(o.faults[0].fault, crate::faults::Fault::Crash(1));
+        assert!(o.nemesis.is_some());
+    }
+
+    fn error_of(text: &str) -> ScenarioError {
+        LoadedScenario::parse("bad.ron", text).unwrap_err()
+    }
+
+    #[test]
+    fn unknown_fields_get_a_suggestion_and_a_position() {
+        let text = GOOD.replace("loss: 0.01", "los: 0.01");
+        let e = error_of(&text);
+        assert_eq!(e.line, 7, "{e}");
+        assert!(e.message.contains("unknown field `los`"), "{e}");
+        assert!(e.message.contains("did you mean `loss`"), "{e}");
+    }
+
+    #[test]
+    fn unknown_nodes_are_reported_where_they_are_written() {
+        let text = GOOD.replace("Crash(\"n1\")", "Crash(\"n7\")");
+        let e = error_of(&text);
+        assert_eq!(e.line, 12, "{e}");
+        assert!(e.message.contains("unknown node \"n7\""), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_reported_with_what_was_expected() {
+        let cases = [
+            ("loss: 0.01", "loss: 1.5", "outside [0, 1]"),
+            ("\"2s\"", "\"-2s\"", "negative"),
+            ("\"2s\"", "\"2 fortnights\"", "unknown unit"),
+            ("nodes: 3", "nodes: 0", "at least 2 nodes"),
+            ("\"progress\"", "\"progres\"", "did you mean \"progress\""),
+            ("max: \"3ms\"", "max: \"0ms\"", "greater than its max"),
+            ("drift_ppm: 200", "drift_ppm: 2000000", "out of range"),
+            ("every: \"1s\"", "every: \"0s\"", "longer than zero"),
+            ("PingPong(", "PingPang(", "did you mean `PingPong`"),
+        ];
+        for (from, to, expect) in cases {
+            let e = error_of(&GOOD.replacen(from, to, 1));
+            assert!(e.line > 0, "{to}: no position in {e}");
+            assert!(e.message.contains(expect), "{to}: {e}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_and_missing_fields() {
+        let e = error_of("(name: \"x\", limits: (time: \"1s\")");
+        assert!(e.line >= 1);
+        let e = error_of("(name: \"x\", protocol: PingPong(nodes: 2))");
+        assert!(e.message.contains("missing field `limits`"), "{e}");
+    }
+}

@@ -1,0 +1,200 @@
+//! Value types of scenario files that check themselves while they are parsed, so that a
+//! bad value is reported at its own line and column.
+
+use std::cell::RefCell;
+
+use serde::de::{self, Deserialize, Deserializer};
+
+/// A probability in [0, 1].
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Default, serde::Serialize)]
+pub struct Probability(pub f64);
+
+impl<'de> Deserialize<'de> for Probability {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let p = f64::deserialize(d)?;
+        if !(0.0..=1.0).contains(&p) {
+            return Err(de::Error::custom(format!(
+                "probability {p} is outside [0, 1]; write it as a fraction, e.g. 0.01 for 1%"
+            )));
+        }
+        Ok(Probability(p))
+    }
+}
+
+/// Clock drift in parts per million, within ±500,000 (a clock at half or 1.5 times speed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
+pub struct Ppm(pub i64);
+
+impl<'de> Deserialize<'de> for Ppm {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = i64::deserialize(d)?;
+        let max = crate::time::DRIFT_PPM_MAX;
+        if v.abs() > max {
+            return Err(de::Error::custom(format!(
+                "drift of {v} ppm is out of range; expected between -{max} and {max}"
+            )));
+        }
+        Ok(Ppm(v))
+    }
+}
+
+/// A duration that must be longer than zero (rates, timeouts).
+pub fn positive_duration<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<crate::time::Duration, D::Error> {
+    let v = crate::time::Duration::deserialize(d)?;
+    if v.0 == 0 {
+        return Err(de::Error::custom("expected a duration longer than zero"));
+    }
+    Ok(v)
+}
+
+thread_local! {
+    /// The names a scenario may refer to, set during the second parsing pass.
+    static KNOWN: RefCell<Option<Known>> = const { RefCell::new(None) };
+}
+
+struct Known {
+    nodes: Vec<String>,
+    invariants: Vec<&'static str>,
+}
+
+/// While alive, node and invariant names parsed on this thread are checked against these.
+pub(crate) struct KnownNamesGuard;
+
+impl KnownNamesGuard {
+    pub(crate) fn set(nodes: Vec<String>, invariants: Vec<&'static str>) -> Self {
+        KNOWN.with(|k| *k.borrow_mut() = Some(Known { nodes, invariants }));
+        KnownNamesGuard
+    }
+}
+
+impl Drop for KnownNamesGuard {
+    fn drop(&mut self) {
+        KNOWN.with(|k| *k.borrow_mut() = None);
+    }
+}
+
+/// A reference to a node by name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct NodeName(pub String);
+
+impl<'de> Deserialize<'de> for NodeName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        let problem = KNOWN.with(|k| {
+            let known = k.borrow();
+            let known = known.as_ref()?;
+            if known.nodes.contains(&name) {
+                return None;
+            }
+            let range = match known.nodes.as_slice() {
+                [] => "no nodes".to_string(),
+                [one] => format!("one node, {one}"),
+                [first, .., last] if known.nodes.len() > 6 => {
+                    format!("{} nodes, {first} … {last}", known.nodes.len())
+                }
+                all => all.join(", "),
+            };
+            let hint = suggest(&name, known.nodes.iter().map(String::as_str))
+                .map(|s| format!("; did you mean \"{s}\"?"))
+                .unwrap_or_default();
+            Some(format!(
+                "unknown node \"{name}\" (the cluster has {range}){hint}"
+            ))
+        });
+        match problem {
+            Some(msg) => Err(de::Error::custom(msg)),
+            None => Ok(NodeName(name)),
+        }
+    }
+}
+
+/// A reference to one of the protocol's invariants by name.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct InvariantName(pub String);
+
+impl<'de> Deserialize<'de> for InvariantName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        let problem = KNOWN.with(|k| {
+            let known = k.borrow();
+            let known = known.as_ref()?;
+            if known.invariants.contains(&name.as_str()) {
+                return None;
+            }
+            let hint = suggest(&name, known.invariants.iter().copied())
+                .map(|s| format!("; did you mean \"{s}\"?"))
+                .unwrap_or_default();
+            Some(format!(
+                "unknown invariant \"{name}\"; this protocol checks: {}{hint}",
+                known.invariants.join(", ")
+            ))
+        });
+        match problem {
+            Some(msg) => Err(de::Error::custom(msg)),
+            None => Ok(InvariantName(name)),
+        }
+    }
+}
+
+/// The nearest candidate to `word` by edit distance, if it is near enough to be a typo.
+pub fn suggest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(1);
+    let mut best: Option<(usize, &'a str)> = None;
+    let mut tied = false;
+    for c in candidates {
+        let d = edit_distance(word, c);
+        match best {
+            _ if d > limit => {}
+            Some((b, _)) if d > b => {}
+            Some((b, _)) if d == b => tied = true,
+            _ => {
+                best = Some((d, c));
+                tied = false;
+            }
+        }
+    }
+    // Two equally near candidates ("n9" is one edit from both "n0" and "n1"): no guess.
+    if tied {
+        None
+    } else {
+        best.map(|(_, c)| c)
+    }
+}
+
+/// Levenshtein distance, by characters.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_catch_typos_only() {
+        let fields = ["latency", "loss", "duplicate", "links"];
+        assert_eq!(suggest("lattency", fields.iter().copied()), Some("latency"));
+        assert_eq!(suggest("los", fields.iter().copied()), Some("loss"));
+        assert_eq!(suggest("banana", fields.iter().copied()), None);
+        assert_eq!(
+            suggest("n9", ["n0", "n1"].into_iter()),
+            None,
+            "a tie is no suggestion"
+        );
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}

@@ -1,0 +1,872 @@
+//! The event loop: one thread, one virtual clock, one queue of pending events.
+//!
+//! Events are ordered by (virtual time, insertion sequence), so two events due at the same
+//! nanosecond always run in the order they were scheduled, on every run and every machine.
+//! Nothing here reads the wall clock, spawns a thread or iterates a hash table: every
+//! decision comes from the seed, so a run is a pure function of (scenario, seed, version).
+//!
+//! The loop pops the earliest event, hands it to the node it concerns through a
+//! [`Context`], then applies what the handler asked for: sends go through the
+//! [`PacketSimulator`], timers go into the queue, observations go to the checkers. The
+//! buffers for those effects live as long as the simulation, so the hot path allocates
+//! nothing per event (message values are moved, never boxed).
+
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::io::Write;
+
+use crate::checker::{Checker, ClusterView, Lifecycle, Metrics, Violation};
+use crate::event_queue::EventQueue;
+use crate::faults::{AppliedFault, Fault, FaultOrigin, TimedFault};
+use crate::fingerprint::Fingerprint;
+use crate::nemesis::{ClusterState, Nemesis, NemesisOptions, StrikeKind};
+use crate::network::{DropReason, LinkOptions, MessageStats, PacketSimulator, Route};
+use crate::node::{Context, Effects, Node, TimerId};
+use crate::protocols::Protocol;
+use crate::random::{Random, Stream};
+use crate::storage::Storage;
+use crate::time::NodeClock;
+use crate::trace::TraceWriter;
+use crate::NodeId;
+
+/// Everything about a run that is not the protocol: seed, limits, network, clocks, faults.
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    pub seed: u64,
+    /// The run stops when the next event is later than this.
+    pub time_limit_ns: u64,
+    /// The run stops after this many events.
+    pub max_events: u64,
+    /// Every link's behaviour, unless overridden in `links`.
+    pub link: LinkOptions,
+    /// Directed per-link overrides.
+    pub links: Vec<(NodeId, NodeId, LinkOptions)>,
+    /// Clocks that are not perfect: (node, offset ns, drift ppm).
+    pub clocks: Vec<(NodeId, i64, i64)>,
+    /// The scripted fault schedule.
+    pub faults: Vec<TimedFault<NodeId>>,
+    /// The random nemesis and the ids of its targets (empty: all nodes).
+    pub nemesis: Option<(NemesisOptions, Vec<NodeId>)>,
+    /// Which of the protocol's invariants to check (`None`: all of them).
+    pub invariants: Option<Vec<String>>,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            seed: 0,
+            time_limit_ns: 60 * crate::time::NS_PER_S,
+            max_events: u64::MAX,
+            link: LinkOptions::default(),
+            links: Vec::new(),
+            clocks: Vec::new(),
+            faults: Vec::new(),
+            nemesis: None,
+            invariants: None,
+        }
+    }
+}
+
+/// Why a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// No event was left: every node is idle.
+    Quiescent,
+    /// The next event was later than the time limit.
+    TimeLimit,
+    /// The event limit was reached.
+    EventLimit,
+    /// An invariant was violated.
+    Violation,
+}
+
+/// What happened in a run.
+#[derive(Clone, Debug)]
+pub struct RunOutcome {
+    pub seed: u64,
+    pub end_time_ns: u64,
+    pub events: u64,
+    pub stop: StopReason,
+    pub messages: MessageStats,
+    /// The invariants checked, in order.
+    pub invariants: Vec<&'static str>,
+    pub violation: Option<Violation>,
+    pub fingerprint: u64,
+    pub metrics: std::collections::BTreeMap<String, serde_json::Value>,
+    /// The concrete fault schedule: scripted and nemesis faults, in the order applied.
+    pub faults: Vec<AppliedFault>,
+    /// Set if writing the trace failed (the run itself is unaffected).
+    pub trace_error: Option<String>,
+}
+
+enum Event<M> {
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        msg: M,
+    },
+    /// The timer's tag waits in `pending_timers`, which keeps this event (and so every
+    /// queue entry) small.
+    Timer {
+        node: NodeId,
+        incarnation: u32,
+        timer: TimerId,
+    },
+    Fault {
+        index: u32,
+    },
+    Resume {
+        node: NodeId,
+        pause: u32,
+    },
+    Strike(StrikeKind),
+}
+
+/// What the event loop touches for every event a node handles, kept together so one event
+/// costs few cache lines. Cold state lives in [`Cold`].
+struct NodeSlot<N: Node> {
+    /// The process's volatile state; `None` while crashed.
+    node: Option<N>,
+    rng: Random,
+    clock: NodeClock,
+    /// Bumped at each crash, so timers set before it never fire after it.
+    incarnation: u32,
+    paused: bool,
+    /// Bumped at each pause, so a stale resume does not end a later pause.
+    pause: u32,
+}
+
+/// A node's state that most events do not touch.
+struct Cold<N: Node> {
+    storage: Storage<N::Record>,
+    /// Messages and timers that came due while paused, in arrival order.
+    deferred: Vec<Event<N::Message>>,
+}
+
+// Fingerprint codes for each kind of processed event.
+const FP_DELIVER: u64 = 1;
+const FP_DROP_CRASHED: u64 = 2;
+const FP_DROP_PARTITION: u64 = 3;
+const FP_TIMER: u64 = 4;
+const FP_TIMER_STALE: u64 = 5;
+const FP_DEFER: u64 = 6;
+const FP_FAULT: u64 = 7;
+const FP_RESUME: u64 = 8;
+const FP_STRIKE: u64 = 9;
+
+/// Pending timers and their tags. Only looked up, never iterated, so its order is moot.
+type TimerMap = HashMap<TimerId, u64, BuildHasherDefault<Fingerprint>>;
+
+/// A simulated cluster running protocol `P`.
+///
+/// ```
+/// use sim_core::{Simulation, SimOptions};
+/// use sim_core::protocols::ping_pong::{PingPong, PingPongOptions};
+///
+/// let mut sim = Simulation::new(PingPong::new(PingPongOptions::default()), SimOptions {
+///     seed: 7,
+///     time_limit_ns: 2_000_000_000,
+///     ..SimOptions::default()
+/// });
+/// sim.run_until(500_000_000);
+/// sim.crash(1);
+/// sim.run_until(1_000_000_000);
+/// sim.restart(1);
+/// let outcome = sim.run();
+/// assert!(outcome.violation.is_none());
+/// ```
+pub struct Simulation<P: Protocol> {
+    protocol: P,
+    names: Vec<String>,
+    nodes: Vec<NodeSlot<P::Node>>,
+    cold: Vec<Cold<P::Node>>,
+    queue: EventQueue<Event<<P::Node as Node>::Message>>,
+    now_ns: u64,
+    events: u64,
+    seed: u64,
+    time_limit_ns: u64,
+    max_events: u64,
+    network: PacketSimulator,
+    effects: Effects<P::Node>,
+    pending_timers: TimerMap,
+    fault_table: Vec<(Fault<NodeId>, FaultOrigin)>,
+    applied: Vec<AppliedFault>,
+    nemesis: Option<Nemesis>,
+    checkers: Vec<Box<dyn Checker<P::Node>>>,
+    metrics: Box<dyn Metrics<P::Node>>,
+    violation: Option<Violation>,
+    fingerprint: Fingerprint,
+    trace: Option<TraceWriter>,
+    started: bool,
+}
+
+impl<P: Protocol> Simulation<P> {
+    /// Builds the cluster. Nothing runs until [`run`](Self::run) or
+    /// [`run_until`](Self::run_until).
+    pub fn new(protocol: P, options: SimOptions) -> Self {
+        let names = protocol.node_names();
+        let n = names.len();
+        let seed = options.seed;
+        let mut network = PacketSimulator::new(n, options.link, Random::new(seed, Stream::Network));
+        for (from, to, link) in options.links {
+            network.set_link(from, to, link);
+        }
+        let mut nodes: Vec<NodeSlot<P::Node>> = (0..n as NodeId)
+            .map(|id| NodeSlot {
+                node: Some(protocol.make_node(id)),
+                rng: Random::new(seed, Stream::Node(id)),
+                clock: NodeClock::default(),
+                incarnation: 0,
+                paused: false,
+                pause: 0,
+            })
+            .collect();
+        let cold = (0..n)
+            .map(|_| Cold {
+                storage: Storage::default(),
+                deferred: Vec::new(),
+            })
+            .collect();
+        for (id, offset_ns, drift_ppm) in options.clocks {
+            nodes[id as usize].clock = NodeClock::new(offset_ns, drift_ppm);
+        }
+        let checkers = protocol
+            .invariant_names()
+            .iter()
+            .filter(|name| {
+                options
+                    .invariants
+                    .as_ref()
+                    .is_none_or(|wanted| wanted.iter().any(|w| w == *name))
+            })
+            .filter_map(|name| protocol.checker(name))
+            .collect();
+        let nemesis = options.nemesis.map(|(opts, targets)| {
+            Nemesis::new(
+                &opts,
+                targets,
+                n as u32,
+                options.time_limit_ns,
+                Random::new(seed, Stream::Faults),
+            )
+        });
+        let metrics = protocol.metrics();
+        let mut sim = Simulation {
+            protocol,
+            names,
+            nodes,
+            cold,
+            queue: EventQueue::new(),
+            now_ns: 0,
+            events: 0,
+            seed,
+            time_limit_ns: options.time_limit_ns,
+            max_events: options.max_events,
+            network,
+            effects: Effects::default(),
+            pending_timers: TimerMap::default(),
+            fault_table: Vec::new(),
+            applied: Vec::new(),
+            nemesis,
+            checkers,
+            metrics,
+            violation: None,
+            fingerprint: Fingerprint::default(),
+            trace: None,
+            started: false,
+        };
+        for tf in options.faults {
+            sim.schedule_fault(tf.at.0, tf.fault, FaultOrigin::Scheduled);
+        }
+        sim
+    }
+
+    /// Streams the trace (JSON Lines) to `out`.
+    pub fn set_trace(&mut self, out: Box<dyn Write>) {
+        self.trace = Some(TraceWriter::new(out));
+    }
+
+    /// Node names, indexed by id.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The current virtual time.
+    pub fn now_ns(&self) -> u64 {
+        self.now_ns
+    }
+
+    /// The protocol this cluster runs.
+    pub fn protocol(&self) -> &P {
+        &self.protocol
+    }
+
+    /// Message counters so far.
+    pub fn message_stats(&self) -> MessageStats {
+        self.network.stats
+    }
+
+    /// The node's state, or `None` while it is down.
+    pub fn node(&self, id: NodeId) -> Option<&P::Node> {
+        self.nodes[id as usize].node.as_ref()
+    }
+
+    /// The node's durable storage.
+    pub fn storage(&self, id: NodeId) -> &Storage<<P::Node as Node>::Record> {
+        &self.cold[id as usize].storage
+    }
+
+    // ---- Verbs: faults applied now, as if the scenario had scheduled them. ----
+
+    pub fn crash(&mut self, node: NodeId) {
+        self.start();
+        self.apply_fault(Fault::Crash(node), FaultOrigin::Scheduled);
+    }
+
+    pub fn restart(&mut self, node: NodeId) {
+        self.start();
+        self.apply_fault(Fault::Restart(node), FaultOrigin::Scheduled);
+    }
+
+    pub fn pause(&mut self, node: NodeId, duration_ns: u64) {
+        self.start();
+        let duration = crate::time::Duration(duration_ns);
+        self.apply_fault(Fault::Pause { node, duration }, FaultOrigin::Scheduled);
+    }
+
+    pub fn partition(&mut self, groups: Vec<Vec<NodeId>>) {
+        self.start();
+        self.apply_fault(Fault::Partition(groups), FaultOrigin::Scheduled);
+    }
+
+    pub fn heal(&mut self) {
+        self.start();
+        self.apply_fault(Fault::Heal, FaultOrigin::Scheduled);
+    }
+
+    /// Applies any fault now.
+    pub fn inject(&mut self, fault: Fault<NodeId>) {
+        self.start();
+        self.apply_fault(fault, FaultOrigin::Scheduled);
+    }
+
+    // ---- Running. ----
+
+    /// Runs every event due at or before `t_ns` (or until a limit or violation), then
+    /// sets the clock to `t_ns`. Returns why it stopped early, if it did.
+    pub fn run_until(&mut self, t_ns: u64) -> Option<StopReason> {
+        self.start();
+        let target = t_ns.min(self.time_limit_ns);
+        loop {
+            if let Some(stop) = self.step(target) {
+                return Some(stop);
+            }
+            if self.queue.peek_time_ns().is_none_or(|t| t > target) {
+                self.now_ns = self.now_ns.max(target);
+                return (t_ns > self.time_limit_ns).then_some(StopReason::TimeLimit);
+            }
+        }
+    }
+
+    /// Runs to the end and reports what happened.
+    pub fn run(mut self) -> RunOutcome {
+        self.start();
+        let stop = loop {
+            if let Some(stop) = self.step(self.time_limit_ns) {
+                break stop;
+            }
+            match self.queue.peek_time_ns() {
+                None => break StopReason::Quiescent,
+                Some(t) if t > self.time_limit_ns => {
+                    self.now_ns = self.time_limit_ns;
+                    break StopReason::TimeLimit;
+                }
+                Some(_) => {}
+            }
+        };
+        self.finish(stop)
+    }
+
+    fn start(&mut self) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        if let Some(nemesis) = self.nemesis.as_mut() {
+            for kind in StrikeKind::ALL {
+                if let Some(at) = nemesis.next_strike_ns(kind, 0) {
+                    self.queue.push(at, Event::Strike(kind));
+                }
+            }
+        }
+        for id in 0..self.names.len() as NodeId {
+            if let Some(t) = self.trace.as_mut() {
+                t.begin(0, &self.names[id as usize], "start").end();
+            }
+            self.call(id, |node, ctx| node.on_start(ctx));
+        }
+    }
+
+    /// Processes one event if one is due at or before `until_ns`; `Some` means stop.
+    #[inline]
+    fn step(&mut self, until_ns: u64) -> Option<StopReason> {
+        if self.violation.is_some() {
+            return Some(StopReason::Violation);
+        }
+        if self.events >= self.max_events {
+            return Some(StopReason::EventLimit);
+        }
+        if self.queue.peek_time_ns().is_none_or(|t| t > until_ns) {
+            return None;
+        }
+        let (time_ns, event) = self.queue.pop().expect("peeked");
+        self.now_ns = time_ns;
+        self.events += 1;
+        self.fingerprint.add(time_ns);
+        self.dispatch(event);
+        self.violation.is_some().then_some(StopReason::Violation)
+    }
+
+    #[inline]
+    fn push(&mut self, time_ns: u64, event: Event<<P::Node as Node>::Message>) {
+        self.queue.push(time_ns, event);
+    }
+
+    fn schedule_fault(&mut self, at_ns: u64, fault: Fault<NodeId>, origin: FaultOrigin) {
+        let index = self.fault_table.len() as u32;
+        self.fault_table.push((fault, origin));
+        self.push(at_ns, Event::Fault { index });
+    }
+
+    fn dispatch(&mut self, event: Event<<P::Node as Node>::Message>) {
+        match event {
+            Event::Deliver { from, to, msg } => {
+                let slot = &mut self.nodes[to as usize];
+                if slot.node.is_none() {
+                    self.drop_on_arrival(from, to, &msg, DropReason::Crashed);
+                } else if !self.network.reachable(from, to) {
+                    self.drop_on_arrival(from, to, &msg, DropReason::Partition);
+                } else if slot.paused {
+                    self.fingerprint.add(FP_DEFER);
+                    self.cold[to as usize]
+                        .deferred
+                        .push(Event::Deliver { from, to, msg });
+                } else {
+                    self.network.stats.delivered += 1;
+                    self.fingerprint.add(FP_DELIVER);
+                    self.fingerprint.add(((from as u64) << 32) | to as u64);
+                    self.fingerprint.add_hash(&msg);
+                    if let Some(t) = self.trace.as_mut() {
+                        t.begin(self.now_ns, &self.names[to as usize], "deliver")
+                            .str("from", &self.names[from as usize])
+                            .debug("msg", &msg)
+                            .end();
+                    }
+                    self.call(to, |node, ctx| node.on_message(ctx, from, msg));
+                }
+            }
+            Event::Timer {
+                node,
+                incarnation,
+                timer,
+            } => {
+                let slot = &mut self.nodes[node as usize];
+                if slot.incarnation != incarnation || slot.node.is_none() {
+                    // Set by an earlier life of the node: it died with it.
+                    self.pending_timers.remove(&timer);
+                    self.fingerprint.add(FP_TIMER_STALE);
+                } else if slot.paused {
+                    self.fingerprint.add(FP_DEFER);
+                    self.cold[node as usize].deferred.push(Event::Timer {
+                        node,
+                        incarnation,
+                        timer,
+                    });
+                } else if let Some(tag) = self.pending_timers.remove(&timer) {
+                    self.fingerprint.add(FP_TIMER);
+                    self.fingerprint.add(((node as u64) << 32) ^ tag);
+                    if let Some(t) = self.trace.as_mut() {
+                        t.begin(self.now_ns, &self.names[node as usize], "timer")
+                            .num("tag", tag)
+                            .end();
+                    }
+                    self.call(node, |n, ctx| n.on_timer(ctx, timer, tag));
+                } else {
+                    // Cancelled.
+                    self.fingerprint.add(FP_TIMER_STALE);
+                }
+            }
+            Event::Fault { index } => {
+                let (fault, origin) = self.fault_table[index as usize].clone();
+                self.apply_fault(fault, origin);
+            }
+            Event::Resume { node, pause } => {
+                let slot = &mut self.nodes[node as usize];
+                if slot.paused && slot.pause == pause {
+                    slot.paused = false;
+                    let deferred = std::mem::take(&mut self.cold[node as usize].deferred);
+                    self.fingerprint.add(FP_RESUME);
+                    self.fingerprint.add(node as u64);
+                    if let Some(t) = self.trace.as_mut() {
+                        t.begin(self.now_ns, &self.names[node as usize], "resume")
+                            .num("deferred", deferred.len() as u64)
+                            .end();
+                    }
+                    self.notify(node, Lifecycle::Resumed);
+                    // What waited in the socket buffer is handled now, in arrival order.
+                    for e in deferred {
+                        self.push(self.now_ns, e);
+                    }
+                }
+            }
+            Event::Strike(kind) => {
+                self.fingerprint.add(FP_STRIKE);
+                let Some(mut nemesis) = self.nemesis.take() else {
+                    return;
+                };
+                let strike = nemesis.strike(kind, &*self);
+                let next = nemesis.next_strike_ns(kind, self.now_ns);
+                self.nemesis = Some(nemesis);
+                if let Some(strike) = strike {
+                    if let Some((after_ns, undo)) = strike.undo {
+                        self.schedule_fault(self.now_ns + after_ns, undo, FaultOrigin::Nemesis);
+                    }
+                    self.apply_fault(strike.fault, FaultOrigin::Nemesis);
+                }
+                if let Some(at) = next {
+                    self.push(at, Event::Strike(kind));
+                }
+            }
+        }
+    }
+
+    fn drop_on_arrival(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        msg: &<P::Node as Node>::Message,
+        reason: DropReason,
+    ) {
+        self.network.stats.count_drop(reason);
+        self.fingerprint.add(match reason {
+            DropReason::Crashed => FP_DROP_CRASHED,
+            _ => FP_DROP_PARTITION,
+        });
+        self.fingerprint.add(((from as u64) << 32) | to as u64);
+        if let Some(t) = self.trace.as_mut() {
+            t.begin(self.now_ns, &self.names[to as usize], "drop")
+                .str("from", &self.names[from as usize])
+                .str("to", &self.names[to as usize])
+                .str("reason", reason.as_str())
+                .debug("msg", msg)
+                .end();
+        }
+    }
+
+    /// Runs a handler of node `id` (if it is up) and applies its effects.
+    #[inline]
+    fn call(&mut self, id: NodeId, f: impl FnOnce(&mut P::Node, &mut Context<'_, P::Node>)) {
+        let slot = &mut self.nodes[id as usize];
+        let Some(node) = slot.node.as_mut() else {
+            return;
+        };
+        let mut ctx = Context {
+            id,
+            node_count: self.names.len() as u32,
+            now_ns: self.now_ns,
+            clock: &slot.clock,
+            rng: &mut slot.rng,
+            storage: &mut self.cold[id as usize].storage,
+            effects: &mut self.effects,
+        };
+        f(node, &mut ctx);
+        self.apply_effects(id);
+    }
+
+    fn apply_effects(&mut self, id: NodeId) {
+        let mut sends = std::mem::take(&mut self.effects.sends);
+        for (to, msg) in sends.drain(..) {
+            self.send(id, to, msg);
+        }
+        self.effects.sends = sends;
+
+        if !self.effects.timers.is_empty() {
+            self.apply_timers(id);
+        }
+        for timer in self.effects.cancels.drain(..) {
+            self.pending_timers.remove(&timer);
+        }
+        if !self.effects.observations.is_empty() {
+            self.apply_observations(id);
+        }
+    }
+
+    fn apply_timers(&mut self, id: NodeId) {
+        let incarnation = self.nodes[id as usize].incarnation;
+        let mut timers = std::mem::take(&mut self.effects.timers);
+        for (timer, delay_ns, tag) in timers.drain(..) {
+            self.pending_timers.insert(timer, tag);
+            let at = self.now_ns.saturating_add(delay_ns);
+            self.push(
+                at,
+                Event::Timer {
+                    node: id,
+                    incarnation,
+                    timer,
+                },
+            );
+        }
+        self.effects.timers = timers;
+    }
+
+    fn apply_observations(&mut self, id: NodeId) {
+        let mut observations = std::mem::take(&mut self.effects.observations);
+        for obs in observations.drain(..) {
+            if let Some(t) = self.trace.as_mut() {
+                t.begin(self.now_ns, &self.names[id as usize], "observe")
+                    .debug("what", &obs)
+                    .end();
+            }
+            self.metrics.on_observation(self.now_ns, id, &obs);
+            for c in self.checkers.iter_mut() {
+                if let Err(message) = c.on_observation(self.now_ns, id, &obs) {
+                    if self.violation.is_none() {
+                        self.violation = Some(Violation {
+                            invariant: c.name().to_string(),
+                            time_ns: self.now_ns,
+                            node: Some(self.names[id as usize].clone()),
+                            message,
+                        });
+                    }
+                }
+            }
+        }
+        self.effects.observations = observations;
+    }
+
+    #[inline]
+    fn send(&mut self, from: NodeId, to: NodeId, msg: <P::Node as Node>::Message) {
+        debug_assert!(
+            (to as usize) < self.names.len(),
+            "send to unknown node {to}"
+        );
+        match self.network.route(from, to) {
+            Route::Dropped(reason) => {
+                if let Some(t) = self.trace.as_mut() {
+                    t.begin(self.now_ns, &self.names[from as usize], "drop")
+                        .str("from", &self.names[from as usize])
+                        .str("to", &self.names[to as usize])
+                        .str("reason", reason.as_str())
+                        .debug("msg", &msg)
+                        .end();
+                }
+            }
+            Route::Delivered {
+                latency_ns,
+                duplicate_ns,
+            } => {
+                let at = self.now_ns + latency_ns;
+                if let Some(t) = self.trace.as_mut() {
+                    t.begin(self.now_ns, &self.names[from as usize], "send")
+                        .str("to", &self.names[to as usize])
+                        .debug("msg", &msg)
+                        .num("deliver_at_ns", at);
+                    if let Some(d) = duplicate_ns {
+                        t.num("duplicate_at_ns", self.now_ns + d);
+                    }
+                    t.end();
+                }
+                match duplicate_ns {
+                    None => self.push(at, Event::Deliver { from, to, msg }),
+                    Some(d) => {
+                        let copy = msg.clone();
+                        self.push(at, Event::Deliver { from, to, msg });
+                        let dup = Event::Deliver {
+                            from,
+                            to,
+                            msg: copy,
+                        };
+                        self.push(self.now_ns + d, dup);
+                    }
+                }
+            }
+        }
+    }
+
+    fn notify(&mut self, node: NodeId, event: Lifecycle) {
+        self.metrics.on_lifecycle(self.now_ns, node, event);
+        for c in self.checkers.iter_mut() {
+            c.on_lifecycle(self.now_ns, node, event);
+        }
+    }
+
+    fn apply_fault(&mut self, fault: Fault<NodeId>, origin: FaultOrigin) {
+        let description = fault.describe(&self.names);
+        self.fingerprint.add(FP_FAULT);
+        self.fingerprint.add_hash(description.as_str());
+        if let Some(t) = self.trace.as_mut() {
+            let subject = match &fault {
+                Fault::Crash(n)
+                | Fault::Restart(n)
+                | Fault::Pause { node: n, .. }
+                | Fault::ClockJump { node: n, .. }
+                | Fault::ClockDrift { node: n, .. } => self.names[*n as usize].as_str(),
+                _ => "network",
+            };
+            t.begin(self.now_ns, subject, "fault")
+                .str("fault", fault.kind())
+                .str("what", &description)
+                .str(
+                    "origin",
+                    match origin {
+                        FaultOrigin::Scheduled => "scheduled",
+                        FaultOrigin::Nemesis => "nemesis",
+                    },
+                )
+                .end();
+        }
+        self.applied.push(AppliedFault {
+            at_ns: self.now_ns,
+            fault: fault.clone(),
+            origin,
+        });
+        match fault {
+            Fault::Crash(n) => {
+                let slot = &mut self.nodes[n as usize];
+                if slot.node.take().is_some() {
+                    slot.incarnation += 1;
+                    slot.paused = false;
+                    let cold = &mut self.cold[n as usize];
+                    cold.storage.crash();
+                    for e in std::mem::take(&mut cold.deferred) {
+                        if let Event::Deliver { .. } = e {
+                            self.network.stats.count_drop(DropReason::Crashed);
+                        }
+                    }
+                    self.notify(n, Lifecycle::Crashed);
+                }
+            }
+            Fault::Restart(n) => {
+                if self.nodes[n as usize].node.is_none() {
+                    self.nodes[n as usize].node = Some(self.protocol.make_node(n));
+                    self.notify(n, Lifecycle::Restarted);
+                    self.call(n, |node, ctx| node.on_restart(ctx));
+                }
+            }
+            Fault::Pause { node, duration } => {
+                let slot = &mut self.nodes[node as usize];
+                if slot.node.is_some() && !slot.paused {
+                    slot.paused = true;
+                    slot.pause += 1;
+                    let pause = slot.pause;
+                    self.push(self.now_ns + duration.0, Event::Resume { node, pause });
+                    self.notify(node, Lifecycle::Paused);
+                }
+            }
+            Fault::Partition(groups) => self.network.partition(&groups),
+            Fault::PartitionOneWay { from, to } => self.network.partition_one_way(&from, &to),
+            Fault::Heal => {
+                self.network.heal();
+                if let Some(n) = self.nemesis.as_mut() {
+                    n.healed();
+                }
+            }
+            Fault::SetLoss(p) => self.network.set_loss(p.0),
+            Fault::SetDuplicate(p) => self.network.set_duplicate(p.0),
+            Fault::SetLatency(l) => self.network.set_latency(l),
+            Fault::ClockJump { node, by } => {
+                self.nodes[node as usize].clock.jump(self.now_ns, by.0)
+            }
+            Fault::ClockDrift { node, ppm } => self.nodes[node as usize]
+                .clock
+                .set_drift(self.now_ns, ppm.0),
+        }
+    }
+
+    fn finish(mut self, stop: StopReason) -> RunOutcome {
+        if self.violation.is_none() {
+            let view = SlotsView {
+                names: &self.names,
+                slots: &self.nodes,
+                cold: &self.cold,
+            };
+            for c in self.checkers.iter_mut() {
+                if let Err(message) = c.on_finish(self.now_ns, &view) {
+                    self.violation = Some(Violation {
+                        invariant: c.name().to_string(),
+                        time_ns: self.now_ns,
+                        node: None,
+                        message,
+                    });
+                    break;
+                }
+            }
+        }
+        let stop = if self.violation.is_some() {
+            StopReason::Violation
+        } else {
+            stop
+        };
+        if let (Some(v), Some(t)) = (&self.violation, self.trace.as_mut()) {
+            t.begin(
+                v.time_ns,
+                v.node.as_deref().unwrap_or("cluster"),
+                "violation",
+            )
+            .str("invariant", &v.invariant)
+            .str("message", &v.message)
+            .end();
+        }
+        let view = SlotsView {
+            names: &self.names,
+            slots: &self.nodes,
+            cold: &self.cold,
+        };
+        let metrics = self.metrics.report(self.now_ns, &view);
+        let trace_error = self.trace.as_mut().and_then(|t| t.finish().err());
+        RunOutcome {
+            seed: self.seed,
+            end_time_ns: self.now_ns,
+            events: self.events,
+            stop,
+            messages: self.network.stats,
+            invariants: self.checkers.iter().map(|c| c.name()).collect(),
+            violation: self.violation,
+            fingerprint: self.fingerprint.value(),
+            metrics,
+            faults: self.applied,
+            trace_error,
+        }
+    }
+}
+
+impl<P: Protocol> ClusterState for Simulation<P> {
+    fn is_up(&self, node: NodeId) -> bool {
+        self.nodes[node as usize].node.is_some()
+    }
+    fn is_paused(&self, node: NodeId) -> bool {
+        self.nodes[node as usize].paused
+    }
+}
+
+struct SlotsView<'a, N: Node> {
+    names: &'a [String],
+    slots: &'a [NodeSlot<N>],
+    cold: &'a [Cold<N>],
+}
+
+impl<N: Node> ClusterView<N> for SlotsView<'_, N> {
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+    fn name(&self, node: NodeId) -> &str {
+        &self.names[node as usize]
+    }
+    fn node(&self, node: NodeId) -> Option<&N> {
+        self.slots[node as usize].node.as_ref()
+    }
+    fn storage(&self, node: NodeId) -> &Storage<N::Record> {
+        &self.cold[node as usize].storage
+    }
+}

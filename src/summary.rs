@@ -1,0 +1,197 @@
+//! What `dsim run` prints: a summary for people, or one JSON object for programs.
+
+use std::fmt::Write as _;
+use std::time::Duration as WallDuration;
+
+use serde_json::{json, Value};
+use sim_core::time::format_ns;
+use sim_core::{FaultOrigin, LoadedScenario, RunOutcome, StopReason};
+
+pub struct Summary<'a> {
+    loaded: &'a LoadedScenario,
+    outcome: &'a RunOutcome,
+    wall: WallDuration,
+}
+
+impl<'a> Summary<'a> {
+    pub fn new(loaded: &'a LoadedScenario, outcome: &'a RunOutcome, wall: WallDuration) -> Self {
+        Summary {
+            loaded,
+            outcome,
+            wall,
+        }
+    }
+
+    /// The exact command that replays this run.
+    pub fn reproduce(&self) -> String {
+        format!("dsim run {} --seed {}", self.loaded.file, self.outcome.seed)
+    }
+
+    fn events_per_s(&self) -> f64 {
+        self.outcome.events as f64 / self.wall.as_secs_f64().max(1e-9)
+    }
+
+    fn stop_text(&self) -> &'static str {
+        match self.outcome.stop {
+            StopReason::Quiescent => "no events left",
+            StopReason::TimeLimit => "time limit reached",
+            StopReason::EventLimit => "event limit reached",
+            StopReason::Violation => "stopped at a violation",
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        let o = self.outcome;
+        let m = &o.messages;
+        let names = &self.loaded.names;
+        let value = json!({
+            "dsim_version": env!("CARGO_PKG_VERSION"),
+            "scenario": self.loaded.scenario.name,
+            "file": self.loaded.file,
+            "seed": o.seed,
+            "fingerprint": format!("{:016x}", o.fingerprint),
+            "events": o.events,
+            "virtual_time_ns": o.end_time_ns,
+            "stop_reason": o.stop,
+            "messages": {
+                "sent": m.sent,
+                "delivered": m.delivered,
+                "dropped": m.dropped,
+                "duplicated": m.duplicated,
+                "dropped_by": {
+                    "loss": m.dropped_loss,
+                    "partition": m.dropped_partition,
+                    "crashed": m.dropped_crashed,
+                },
+            },
+            "invariants": o.invariants.iter().map(|name| json!({
+                "name": name,
+                "held": o.violation.as_ref().is_none_or(|v| v.invariant != *name),
+            })).collect::<Vec<_>>(),
+            "violations": o.violation.iter().collect::<Vec<_>>(),
+            "metrics": o.metrics,
+            "faults": o.faults.iter().map(|f| json!({
+                "at_ns": f.at_ns,
+                "what": f.fault.describe(names),
+                "origin": f.origin,
+            })).collect::<Vec<_>>(),
+            "wall_time_s": self.wall.as_secs_f64(),
+            "events_per_s": self.events_per_s().round(),
+            "reproduce": self.reproduce(),
+        });
+        value.to_string()
+    }
+
+    pub fn to_text(&self) -> String {
+        let o = self.outcome;
+        let m = &o.messages;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "scenario     {} ({})",
+            self.loaded.scenario.name, self.loaded.file
+        );
+        let _ = writeln!(s, "seed         {}", o.seed);
+        let _ = writeln!(
+            s,
+            "virtual time {} ({})",
+            format_ns(o.end_time_ns),
+            self.stop_text()
+        );
+        let _ = writeln!(s, "events       {}", group(o.events));
+        let _ = writeln!(
+            s,
+            "messages     sent {} · delivered {} · dropped {} (loss {}, partition {}, crashed {}) · duplicated {}",
+            group(m.sent),
+            group(m.delivered),
+            group(m.dropped),
+            group(m.dropped_loss),
+            group(m.dropped_partition),
+            group(m.dropped_crashed),
+            group(m.duplicated)
+        );
+        let by_nemesis = o
+            .faults
+            .iter()
+            .filter(|f| f.origin == FaultOrigin::Nemesis)
+            .count();
+        let _ = writeln!(
+            s,
+            "faults       {} applied ({} scheduled, {} by the nemesis)",
+            o.faults.len(),
+            o.faults.len() - by_nemesis,
+            by_nemesis
+        );
+        if !o.metrics.is_empty() {
+            let parts: Vec<String> = o
+                .metrics
+                .iter()
+                .map(|(k, v)| format!("{k} {}", plain(v)))
+                .collect();
+            let _ = writeln!(s, "metrics      {}", parts.join(" · "));
+        }
+        for name in &o.invariants {
+            match &o.violation {
+                Some(v) if v.invariant == *name => {
+                    let _ = writeln!(
+                        s,
+                        "invariant    {name}: VIOLATED at {}{}: {}",
+                        format_ns(v.time_ns),
+                        v.node
+                            .as_ref()
+                            .map(|n| format!(" on {n}"))
+                            .unwrap_or_default(),
+                        v.message
+                    );
+                }
+                _ => {
+                    let _ = writeln!(s, "invariant    {name}: held");
+                }
+            }
+        }
+        let _ = writeln!(
+            s,
+            "wall time    {:.3}s ({:.2} M events/s)",
+            self.wall.as_secs_f64(),
+            self.events_per_s() / 1e6
+        );
+        let _ = writeln!(s, "fingerprint  {:016x}", o.fingerprint);
+        if o.violation.is_some() {
+            let _ = writeln!(s, "reproduce    {}", self.reproduce());
+        }
+        s
+    }
+}
+
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// 1234567 -> "1,234,567"
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group;
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1_000), "1,000");
+        assert_eq!(group(1_234_567), "1,234,567");
+    }
+}
