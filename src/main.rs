@@ -43,6 +43,9 @@ enum Command {
         /// Print the summary as one JSON object.
         #[arg(long)]
         json: bool,
+        /// Stop after N events, instead of the scenario's own event limit.
+        #[arg(long, value_name = "N")]
+        max_events: Option<u64>,
     },
     /// Check scenario files without running them.
     Check {
@@ -67,7 +70,8 @@ fn main() -> ExitCode {
             seed,
             trace,
             json,
-        } => run(&scenario, seed, trace.as_deref(), json),
+            max_events,
+        } => run(&scenario, seed, trace.as_deref(), json, max_events),
         Command::Check { scenarios } => check(&scenarios),
     }
 }
@@ -77,11 +81,20 @@ fn fail_input(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn run(path: &str, seed: Option<u64>, trace: Option<&str>, json: bool) -> ExitCode {
-    let loaded = match LoadedScenario::load(path) {
+fn run(
+    path: &str,
+    seed: Option<u64>,
+    trace: Option<&str>,
+    json: bool,
+    max_events: Option<u64>,
+) -> ExitCode {
+    let mut loaded = match LoadedScenario::load(path) {
         Ok(s) => s,
         Err(e) => return fail_input(e),
     };
+    if max_events.is_some() {
+        loaded.scenario.limits.events = max_events;
+    }
     let seed = seed.unwrap_or(loaded.scenario.seed);
     let trace_out: Option<Box<dyn Write>> = match trace {
         None => None,
@@ -103,7 +116,7 @@ fn run(path: &str, seed: Option<u64>, trace: Option<&str>, json: bool) -> ExitCo
     let started = Instant::now();
     let outcome = loaded.run(seed, trace_out);
     let wall = started.elapsed();
-    let report = summary::Summary::new(&loaded, &outcome, wall);
+    let report = summary::Summary::new(&loaded, &outcome, wall, max_events);
     if json {
         println!("{}", report.to_json());
     } else {

@@ -11,20 +11,32 @@ pub struct Summary<'a> {
     loaded: &'a LoadedScenario,
     outcome: &'a RunOutcome,
     wall: WallDuration,
+    /// `--max-events` as given on the command line, carried into the replay command.
+    max_events_override: Option<u64>,
 }
 
 impl<'a> Summary<'a> {
-    pub fn new(loaded: &'a LoadedScenario, outcome: &'a RunOutcome, wall: WallDuration) -> Self {
+    pub fn new(
+        loaded: &'a LoadedScenario,
+        outcome: &'a RunOutcome,
+        wall: WallDuration,
+        max_events_override: Option<u64>,
+    ) -> Self {
         Summary {
             loaded,
             outcome,
             wall,
+            max_events_override,
         }
     }
 
     /// The exact command that replays this run.
     pub fn reproduce(&self) -> String {
-        format!("dsim run {} --seed {}", self.loaded.file, self.outcome.seed)
+        let mut cmd = format!("dsim run {} --seed {}", self.loaded.file, self.outcome.seed);
+        if let Some(n) = self.max_events_override {
+            cmd.push_str(&format!(" --max-events {n}"));
+        }
+        cmd
     }
 
     fn events_per_s(&self) -> f64 {

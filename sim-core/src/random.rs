@@ -156,15 +156,10 @@ mod tests {
 
     #[test]
     fn the_stream_is_pinned() {
-        // If this changes, every recorded fingerprint changes: that is a breaking change.
+        // If these change, every fingerprint users have recorded changes: a breaking change.
         let mut r = Random::new(0, Stream::Network);
-        let first = r.next_u64();
-        let mut again = Random::new(0, Stream::Network);
-        assert_eq!(first, again.next_u64());
-        assert_eq!(
-            Random::new(0, Stream::Network).below(10),
-            (first as u128 * 10 >> 64) as u64
-        );
+        assert_eq!(r.next_u64(), 0x040f_9883_ab9f_594a);
+        assert_eq!(r.next_u64(), 0xa036_7242_560a_4383);
     }
 
     #[test]
