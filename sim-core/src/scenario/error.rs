@@ -43,36 +43,24 @@ impl ScenarioError {
     /// Translates ron's error into one that says what was expected, in our words.
     pub fn from_ron(file: &str, err: &ron::error::SpannedError) -> Self {
         use ron::Error as E;
-        let list = |names: &[&str]| {
-            names
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+        // Unknown field or variant: list what would do, and guess the typo if one is near.
+        let unknown = |what: &str, found: &str, expected: &[&str]| {
+            let listed: Vec<String> = expected.iter().map(|n| format!("`{n}`")).collect();
+            let hint = suggest(found, expected.iter().copied())
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            format!(
+                "unknown {what} `{found}`; expected one of {}{hint}",
+                listed.join(", ")
+            )
         };
         let message = match &err.code {
             E::NoSuchStructField {
                 expected, found, ..
-            } => {
-                let hint = suggest(found, expected.iter().copied())
-                    .map(|s| format!("; did you mean `{s}`?"))
-                    .unwrap_or_default();
-                format!(
-                    "unknown field `{found}`; expected one of {}{hint}",
-                    list(expected)
-                )
-            }
+            } => unknown("field", found, expected),
             E::NoSuchEnumVariant {
                 expected, found, ..
-            } => {
-                let hint = suggest(found, expected.iter().copied())
-                    .map(|s| format!("; did you mean `{s}`?"))
-                    .unwrap_or_default();
-                format!(
-                    "unknown variant `{found}`; expected one of {}{hint}",
-                    list(expected)
-                )
-            }
+            } => unknown("variant", found, expected),
             E::MissingStructField { field, .. } => {
                 format!("missing field `{field}`")
             }

@@ -75,6 +75,26 @@ impl Drop for KnownNamesGuard {
     }
 }
 
+/// Deserializes a name and, during the second pass, checks it with `problem`, which
+/// returns what is wrong with the name, if anything.
+fn known_name<'de, D: Deserializer<'de>>(
+    d: D,
+    problem: impl FnOnce(&Known, &str) -> Option<String>,
+) -> Result<String, D::Error> {
+    let name = String::deserialize(d)?;
+    let problem = KNOWN.with(|k| k.borrow().as_ref().and_then(|known| problem(known, &name)));
+    match problem {
+        Some(msg) => Err(de::Error::custom(msg)),
+        None => Ok(name),
+    }
+}
+
+fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+    suggest(name, candidates)
+        .map(|s| format!("; did you mean \"{s}\"?"))
+        .unwrap_or_default()
+}
+
 /// A reference to a node by name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(transparent)]
@@ -82,11 +102,8 @@ pub struct NodeName(pub String);
 
 impl<'de> Deserialize<'de> for NodeName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        let problem = KNOWN.with(|k| {
-            let known = k.borrow();
-            let known = known.as_ref()?;
-            if known.nodes.contains(&name) {
+        known_name(d, |known, name| {
+            if known.nodes.iter().any(|n| n == name) {
                 return None;
             }
             let range = match known.nodes.as_slice() {
@@ -97,17 +114,12 @@ impl<'de> Deserialize<'de> for NodeName {
                 }
                 all => all.join(", "),
             };
-            let hint = suggest(&name, known.nodes.iter().map(String::as_str))
-                .map(|s| format!("; did you mean \"{s}\"?"))
-                .unwrap_or_default();
+            let hint = did_you_mean(name, known.nodes.iter().map(String::as_str));
             Some(format!(
                 "unknown node \"{name}\" (the cluster has {range}){hint}"
             ))
-        });
-        match problem {
-            Some(msg) => Err(de::Error::custom(msg)),
-            None => Ok(NodeName(name)),
-        }
+        })
+        .map(NodeName)
     }
 }
 
@@ -118,25 +130,17 @@ pub struct InvariantName(pub String);
 
 impl<'de> Deserialize<'de> for InvariantName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        let problem = KNOWN.with(|k| {
-            let known = k.borrow();
-            let known = known.as_ref()?;
-            if known.invariants.contains(&name.as_str()) {
+        known_name(d, |known, name| {
+            if known.invariants.contains(&name) {
                 return None;
             }
-            let hint = suggest(&name, known.invariants.iter().copied())
-                .map(|s| format!("; did you mean \"{s}\"?"))
-                .unwrap_or_default();
+            let hint = did_you_mean(name, known.invariants.iter().copied());
             Some(format!(
                 "unknown invariant \"{name}\"; this protocol checks: {}{hint}",
                 known.invariants.join(", ")
             ))
-        });
-        match problem {
-            Some(msg) => Err(de::Error::custom(msg)),
-            None => Ok(InvariantName(name)),
-        }
+        })
+        .map(InvariantName)
     }
 }
 
