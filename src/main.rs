@@ -47,12 +47,49 @@ enum Command {
         #[arg(long, value_name = "N")]
         max_events: Option<u64>,
     },
+    /// Compare the placement schemes without a simulation: keys and requests per node,
+    /// imbalance, and keys moved when a node joins and when one leaves.
+    Balance(BalanceArgs),
     /// Check scenario files without running them.
     Check {
         /// The scenario files (RON).
         #[arg(required = true)]
         scenarios: Vec<String>,
     },
+}
+
+#[derive(clap::Args)]
+struct BalanceArgs {
+    /// Cluster size (nodes are node-0, node-1, ...).
+    #[arg(long, default_value_t = 10)]
+    nodes: usize,
+    /// Number of keys (key-0, key-1, ...).
+    #[arg(long, default_value_t = 1_000_000)]
+    keys: usize,
+    /// Virtual nodes per node, for ring and bounded.
+    #[arg(long, default_value_t = 100)]
+    vnodes: u32,
+    /// Maglev lookup table size (a prime).
+    #[arg(long, default_value_t = 65_537)]
+    table_size: u32,
+    /// Bounded loads: no node above (1 + epsilon) times the average.
+    #[arg(long, default_value_t = 0.25)]
+    epsilon: f64,
+    /// Hash for ring points and keys: mixed (crc32 + splitmix64) or crc32.
+    #[arg(long, default_value = "mixed")]
+    hash: sim_core::placement::HashFunction,
+    /// Key popularity: uniform, or zipf:S for hot keys (e.g. zipf:1.1).
+    #[arg(long, default_value = "uniform")]
+    distribution: sim_core::keys::KeyDistribution,
+    /// Relative node capacities, one per node, comma-separated (e.g. 1,1,2,...).
+    #[arg(long, value_delimiter = ',')]
+    weights: Vec<u32>,
+    /// Write charts (SVG and PNG), balance.json and balance.md into DIR.
+    #[arg(long, value_name = "DIR")]
+    out: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 fn main() -> ExitCode {
@@ -72,7 +109,21 @@ fn main() -> ExitCode {
             json,
             max_events,
         } => run(&scenario, seed, trace.as_deref(), json, max_events),
+        Command::Balance(args) => balance(args),
         Command::Check { scenarios } => check(&scenarios),
+    }
+}
+
+/// Writes to standard output. A reader that went away (`dsim ... | head`) is not an error
+/// worth a panic: stop quietly, as command-line tools do.
+fn emit(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .is_err()
+    {
+        std::process::exit(0);
     }
 }
 
@@ -118,9 +169,9 @@ fn run(
     let wall = started.elapsed();
     let report = summary::Summary::new(&loaded, &outcome, wall, max_events);
     if json {
-        println!("{}", report.to_json());
+        emit(&format!("{}\n", report.to_json()));
     } else {
-        print!("{}", report.to_text());
+        emit(&report.to_text());
     }
     if let Some(e) = &outcome.trace_error {
         eprintln!("error: {e}");
@@ -133,12 +184,74 @@ fn run(
     }
 }
 
+fn balance(args: BalanceArgs) -> ExitCode {
+    use sim_core::placement::balance::{balance, BalanceOptions};
+    let options = BalanceOptions {
+        nodes: args.nodes,
+        keys: args.keys,
+        vnodes: args.vnodes,
+        table_size: args.table_size,
+        epsilon: args.epsilon,
+        hash: args.hash,
+        distribution: args.distribution,
+        weights: args.weights,
+    };
+    if let Err(e) = options.validate() {
+        return fail_input(e);
+    }
+    let report = balance(&options);
+    if args.json {
+        let schemes: Vec<serde_json::Value> = report
+            .schemes
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "scheme": s.scheme,
+                    "max_over_mean": s.max_over_mean,
+                    "stddev_over_mean": s.stddev_over_mean,
+                    "requests_max_over_mean": s.requests_max_over_mean,
+                    "moved_on_join": s.moved_on_join,
+                    "moved_on_leave": s.moved_on_leave,
+                    "keys_per_node": s.keys_per_node,
+                    "memory_bytes": s.memory_bytes,
+                })
+            })
+            .collect();
+        let value = serde_json::json!({
+            "nodes": report.nodes.len(),
+            "keys": report.keys,
+            "hash": report.hash,
+            "distribution": report.distribution,
+            "joined": report.joined,
+            "left": report.left,
+            "ideal_join": report.ideal_join,
+            "ideal_leave": report.ideal_leave,
+            "schemes": schemes,
+            "ring_sweep": report.ring_sweep,
+        });
+        emit(&format!("{value}\n"));
+    } else {
+        emit(&summary::balance_table(&report));
+    }
+    if let Some(dir) = args.out {
+        match reports::balance::write(&report, Path::new(&dir)) {
+            Ok(files) => {
+                if !args.json {
+                    emit(&format!("wrote {}\n", files.join(", ")));
+                }
+            }
+            Err(e) => return fail_input(e),
+        }
+    }
+    ExitCode::SUCCESS
+}
+
 fn check(paths: &[String]) -> ExitCode {
     let mut bad = 0;
     for path in paths {
         match LoadedScenario::load(path) {
-            Ok(s) => println!(
-                "{path}: ok ({} nodes, {} faults scheduled{})",
+            Ok(s) => emit(&format!(
+                "{path}: ok ({} nodes, {} faults scheduled{})\n",
                 s.names.len(),
                 s.scenario.faults.len(),
                 if s.scenario.nemesis.is_some() {
@@ -146,7 +259,7 @@ fn check(paths: &[String]) -> ExitCode {
                 } else {
                     ""
                 }
-            ),
+            )),
             Err(e) => {
                 eprintln!("error: {e}");
                 bad += 1;

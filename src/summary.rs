@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Duration as WallDuration;
 
+use reports::group;
 use serde_json::{json, Value};
 use sim_core::time::format_ns;
 use sim_core::{FaultOrigin, LoadedScenario, RunOutcome, StopReason};
@@ -182,28 +183,54 @@ fn plain(v: &Value) -> String {
     }
 }
 
-/// 1234567 -> "1,234,567"
-fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
+/// The table `dsim balance` prints.
+pub fn balance_table(r: &sim_core::placement::balance::BalanceReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} nodes, {} keys ({}), {} hash; {} vnodes, maglev table {}, epsilon {}",
+        r.nodes.len(),
+        group(r.keys as u64),
+        r.distribution,
+        r.hash,
+        r.vnodes,
+        r.table_size,
+        r.epsilon
+    );
+    let _ = writeln!(
+        s,
+        "{:<11} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "scheme", "max/mean", "sd/mean", "req max", "join", "leave"
+    );
+    for x in &r.schemes {
+        let _ = writeln!(
+            s,
+            "{:<11} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4}",
+            x.scheme,
+            x.max_over_mean,
+            x.stddev_over_mean,
+            x.requests_max_over_mean,
+            x.moved_on_join,
+            x.moved_on_leave
+        );
     }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::group;
-
-    #[test]
-    fn groups_thousands() {
-        assert_eq!(group(0), "0");
-        assert_eq!(group(999), "999");
-        assert_eq!(group(1_000), "1,000");
-        assert_eq!(group(1_234_567), "1,234,567");
+    let _ = writeln!(
+        s,
+        "ideal: {:.4} moved when {} joins, {:.4} when {} leaves",
+        r.ideal_join, r.joined, r.ideal_leave, r.left
+    );
+    for sweep in &r.ring_sweep {
+        let pts: Vec<String> = sweep
+            .points
+            .iter()
+            .map(|(v, m)| format!("{v}:{m:.3}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "ring max/mean by vnodes, {}: {}",
+            sweep.hash,
+            pts.join(" ")
+        );
     }
+    s
 }

@@ -20,6 +20,8 @@
 //! | [`fingerprint`] | the run fingerprint: a fixed hash of the event sequence |
 //! | [`trace`] | the JSON Lines trace |
 //! | [`checker`], [`checkers`] | invariants, one file each |
+//! | [`placement`] | which node owns a key: six schemes, one file each |
+//! | [`keys`] | key popularity: uniform and Zipf |
 //! | [`protocols`] | what runs on the nodes, one module each |
 //! | [`scenario`] | RON scenario files |
 //!
@@ -66,9 +68,11 @@ pub mod checkers;
 pub mod event_queue;
 pub mod faults;
 pub mod fingerprint;
+pub mod keys;
 pub mod nemesis;
 pub mod network;
 pub mod node;
+pub mod placement;
 pub mod protocols;
 pub mod random;
 pub mod scenario;

@@ -1,0 +1,149 @@
+//! # reports: dsim's charts
+//!
+//! Every chart is drawn once per backend, as SVG (text stays text) and as PNG (text
+//! rasterised with a font bundled as bytes, so no system font library is needed). Each
+//! chart is a type implementing [`Chart`]; [`render`] writes `STEM.svg` and `STEM.png`.
+//!
+//! | file | what |
+//! |---|---|
+//! | [`balance`] | `dsim balance`: load per node, imbalance against virtual nodes, keys moved |
+//! | [`timeline`] | load per node over virtual time, through membership changes |
+
+pub mod balance;
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// The one font every chart uses, registered from bundled bytes.
+pub const FONT: &str = "sans-serif";
+
+/// Colours that stay apart in print and for common colour blindness (Okabe–Ito).
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(120, 120, 120),
+    RGBColor(240, 228, 66),
+];
+
+pub fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Ubuntu Light (Ubuntu Font Licence), shipped inside the epaint_default_fonts crate.
+        plotters::style::register_font(FONT, FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT)
+            .unwrap_or_else(|_| panic!("the bundled font is a valid TrueType font"));
+    });
+}
+
+/// Errors from drawing, as text.
+pub type DrawResult = Result<(), String>;
+
+/// Turns any displayable error into the chart error type.
+pub trait OrMessage<T> {
+    fn msg(self) -> Result<T, String>;
+}
+
+impl<T, E: std::fmt::Display> OrMessage<T> for Result<T, E> {
+    fn msg(self) -> Result<T, String> {
+        self.map_err(|e| e.to_string())
+    }
+}
+
+/// A chart that can draw itself on any backend.
+pub trait Chart {
+    /// Width and height in pixels.
+    fn size(&self) -> (u32, u32) {
+        (1200, 700)
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult;
+}
+
+/// Writes `stem.svg` and `stem.png`; returns both paths.
+pub fn render(chart: &impl Chart, stem: &Path) -> Result<[PathBuf; 2], String> {
+    register_font();
+    let svg = stem.with_extension("svg");
+    let png = stem.with_extension("png");
+    {
+        let root = SVGBackend::new(&svg, chart.size()).into_drawing_area();
+        root.fill(&WHITE).msg()?;
+        chart.draw(&root)?;
+        root.present()
+            .map_err(|e| format!("cannot write {}: {e}", svg.display()))?;
+    }
+    {
+        let root = BitMapBackend::new(&png, chart.size()).into_drawing_area();
+        root.fill(&WHITE).msg()?;
+        chart.draw(&root)?;
+        root.present()
+            .map_err(|e| format!("cannot write {}: {e}", png.display()))?;
+    }
+    Ok([svg, png])
+}
+
+/// 1234567 -> "1,234,567"
+pub fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A font of the given size in the bundled face.
+pub fn font(size: u32) -> TextStyle<'static> {
+    (FONT, size).into_font().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Square;
+    impl Chart for Square {
+        fn size(&self) -> (u32, u32) {
+            (200, 100)
+        }
+        fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
+            root.draw(&Rectangle::new([(10, 10), (60, 60)], color(0).filled()))
+                .msg()?;
+            root.draw(&Text::new("hello", (80, 40), font(20))).msg()
+        }
+    }
+
+    #[test]
+    fn renders_svg_with_text_and_a_png_of_the_right_size() {
+        let dir = std::env::temp_dir().join(format!("dsim-reports-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let [svg, png] = render(&Square, &dir.join("square")).unwrap();
+        let text = std::fs::read_to_string(svg).unwrap();
+        assert!(text.contains("<svg") && text.contains("hello"));
+        let bytes = std::fs::read(png).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG");
+        // IHDR: width and height, big-endian, at bytes 16..24.
+        assert_eq!(u32::from_be_bytes(bytes[16..20].try_into().unwrap()), 200);
+        assert_eq!(u32::from_be_bytes(bytes[20..24].try_into().unwrap()), 100);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1_000), "1,000");
+        assert_eq!(group(1_234_567), "1,234,567");
+    }
+}
