@@ -231,7 +231,7 @@ fn balance(args: BalanceArgs) -> ExitCode {
         });
         emit(&format!("{value}\n"));
     } else {
-        emit(&summary::balance_table(&report));
+        emit(&reports::balance::text_table(&report));
     }
     if let Some(dir) = args.out {
         match reports::balance::write(&report, Path::new(&dir)) {

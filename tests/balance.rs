@@ -1,28 +1,17 @@
 //! `dsim balance`: the placement figures for 10 nodes and a million keys, and its files.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
+use common::{dsim, stderr};
 use serde_json::Value;
-
-fn dsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dsim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("dsim runs")
-}
 
 fn balance_json(args: &[&str]) -> Value {
     let mut all = vec!["balance", "--json"];
     all.extend_from_slice(args);
     let out = dsim(&all);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
@@ -168,12 +157,7 @@ fn out_writes_charts_in_svg_and_png_a_report_and_the_numbers() {
         "--out",
         &dir.to_string_lossy(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     for stem in ["load-per-node", "imbalance-vs-vnodes", "moved-on-change"] {
         let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg"))).unwrap();
         assert!(
@@ -207,7 +191,7 @@ fn bad_options_exit_2_with_a_reason() {
         let mut all = vec!["balance", "--keys", "1000"];
         all.extend(args.iter().copied());
         let out = dsim(&all);
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(expect), "{args:?}: {err}");
         assert!(!err.contains("panicked"));

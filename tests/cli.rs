@@ -1,21 +1,11 @@
 //! `dsim` as a user runs it: every bundled scenario, exit codes, the trace, bad input.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use common::{dsim, stderr};
 use serde_json::Value;
-
-fn dsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dsim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("dsim runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn run_json(args: &[&str]) -> (i32, Value) {
     let mut all = vec!["run"];
@@ -23,13 +13,9 @@ fn run_json(args: &[&str]) -> (i32, Value) {
     all.push("--json");
     let out = dsim(&all);
     let code = out.status.code().expect("exited");
-    let text = String::from_utf8(out.stdout).expect("utf-8");
-    let v = serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {text} {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let text = String::from_utf8(out.stdout.clone()).expect("utf-8");
+    let v = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {text} {}", stderr(&out)));
     (code, v)
 }
 

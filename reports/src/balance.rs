@@ -7,7 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use sim_core::placement::balance::{BalanceReport, SchemeBalance};
 
-use crate::{color, font, group, render, Chart, DrawResult, OrMessage};
+use crate::{color, draw_legend, font, group, render, Chart, DrawResult, OrMessage};
 
 /// Is the load that matters requests (Zipf) or keys (uniform)?
 fn load_of(report: &BalanceReport, s: &SchemeBalance) -> (Vec<f64>, &'static str) {
@@ -186,14 +186,7 @@ impl Chart for ImbalanceVsVnodes<'_> {
                 .draw_series(pts.iter().map(|&p| Circle::new(p, 5, c.filled())))
                 .msg()?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(font(16))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .msg()
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 
@@ -284,14 +277,7 @@ impl Chart for MovedOnChange<'_> {
                     PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(font(16))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .msg()
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 
@@ -320,24 +306,68 @@ pub fn write(report: &BalanceReport, dir: &Path) -> Result<Vec<String>, String> 
     Ok(written)
 }
 
-/// The report: what was compared, a table of the numbers, and the charts.
-pub fn markdown(r: &BalanceReport) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "# Load balance of placement schemes\n");
-    let _ = writeln!(
-        s,
-        "{} nodes (`{}` … `{}`), {} keys (`{}`), {} hash; ring and bounded with {} virtual \
-         nodes per node, maglev table of {} slots, bounded loads with ε = {}. Made by `dsim balance`.\n",
+/// What was compared, in one line.
+pub fn setup(r: &BalanceReport) -> String {
+    format!(
+        "{} nodes, {} keys ({}), {} hash; {} vnodes per node for ring and bounded, maglev table \
+         of {} slots, bounded loads with ε = {}",
         r.nodes.len(),
-        r.nodes[0],
-        r.nodes[r.nodes.len() - 1],
         group(r.keys as u64),
         r.distribution,
         r.hash,
         r.vnodes,
         r.table_size,
         r.epsilon
+    )
+}
+
+/// The table `dsim balance` prints.
+pub fn text_table(r: &BalanceReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{}", setup(r));
+    let _ = writeln!(
+        s,
+        "{:<11} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "scheme", "max/mean", "sd/mean", "req max", "join", "leave"
     );
+    for x in &r.schemes {
+        let _ = writeln!(
+            s,
+            "{:<11} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4}",
+            x.scheme,
+            x.max_over_mean,
+            x.stddev_over_mean,
+            x.requests_max_over_mean,
+            x.moved_on_join,
+            x.moved_on_leave
+        );
+    }
+    let _ = writeln!(
+        s,
+        "ideal: {:.4} moved when {} joins, {:.4} when {} leaves",
+        r.ideal_join, r.joined, r.ideal_leave, r.left
+    );
+    for sweep in &r.ring_sweep {
+        let pts: Vec<String> = sweep
+            .points
+            .iter()
+            .map(|(v, m)| format!("{v}:{m:.3}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "ring max/mean by vnodes, {}: {}",
+            sweep.hash,
+            pts.join(" ")
+        );
+    }
+    s
+}
+
+/// The report: what was compared, a table of the numbers, and the charts.
+pub fn markdown(r: &BalanceReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Load balance of placement schemes\n");
+    let _ = writeln!(s, "{}. Made by `dsim balance`.\n", setup(r));
     let _ = writeln!(
         s,
         "| scheme | max/mean keys | stddev/mean keys | max/mean requests | moved on join | moved on leave | lookup memory |"

@@ -103,6 +103,21 @@ pub fn group(n: u64) -> String {
     out
 }
 
+/// Draws the series legend in the house style at `position`.
+pub fn draw_legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font(font(16))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .msg()
+}
+
 /// A font of the given size in the bundled face.
 pub fn font(size: u32) -> TextStyle<'static> {
     (FONT, size).into_font().into()
