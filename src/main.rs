@@ -46,6 +46,9 @@ enum Command {
         /// Stop after N events, instead of the scenario's own event limit.
         #[arg(long, value_name = "N")]
         max_events: Option<u64>,
+        /// Write summary.json and the run's charts (SVG and PNG) into DIR.
+        #[arg(long, value_name = "DIR")]
+        out: Option<String>,
     },
     /// Compare the placement schemes without a simulation: keys and requests per node,
     /// imbalance, and keys moved when a node joins and when one leaves.
@@ -108,7 +111,15 @@ fn main() -> ExitCode {
             trace,
             json,
             max_events,
-        } => run(&scenario, seed, trace.as_deref(), json, max_events),
+            out,
+        } => run(
+            &scenario,
+            seed,
+            trace.as_deref(),
+            json,
+            max_events,
+            out.as_deref(),
+        ),
         Command::Balance(args) => balance(args),
         Command::Check { scenarios } => check(&scenarios),
     }
@@ -138,6 +149,7 @@ fn run(
     trace: Option<&str>,
     json: bool,
     max_events: Option<u64>,
+    out: Option<&str>,
 ) -> ExitCode {
     let mut loaded = match LoadedScenario::load(path) {
         Ok(s) => s,
@@ -172,6 +184,11 @@ fn run(
         emit(&format!("{}\n", report.to_json()));
     } else {
         emit(&report.to_text());
+    }
+    if let Some(dir) = out {
+        if let Err(e) = write_run_files(&report, &loaded, &outcome, Path::new(dir)) {
+            return fail_input(e);
+        }
     }
     if let Some(e) = &outcome.trace_error {
         eprintln!("error: {e}");
@@ -244,6 +261,27 @@ fn balance(args: BalanceArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// `dsim run --out DIR`: the summary as JSON, and the protocol's charts.
+fn write_run_files(
+    report: &summary::Summary,
+    loaded: &LoadedScenario,
+    outcome: &sim_core::RunOutcome,
+    dir: &Path,
+) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let json_path = dir.join("summary.json");
+    std::fs::write(&json_path, report.to_json() + "\n")
+        .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
+    let title = format!(
+        "Load per node over virtual time: {}, seed {}",
+        loaded.scenario.name, outcome.seed
+    );
+    let metrics: serde_json::Map<String, serde_json::Value> =
+        outcome.metrics.clone().into_iter().collect();
+    reports::timeline::write(title, &metrics, dir)?;
+    Ok(())
 }
 
 fn check(paths: &[String]) -> ExitCode {

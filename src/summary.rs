@@ -135,13 +135,31 @@ impl<'a> Summary<'a> {
             o.faults.len() - by_nemesis,
             by_nemesis
         );
-        if !o.metrics.is_empty() {
-            let parts: Vec<String> = o
-                .metrics
+        // Scalars on one line; lists and objects one per line; the load timeline (long)
+        // only in --json and in the charts of --out.
+        let (scalars, nested): (Vec<_>, Vec<_>) = o
+            .metrics
+            .iter()
+            .filter(|(k, _)| k.as_str() != "load_timeline")
+            .partition(|(_, v)| !v.is_array() && !v.is_object());
+        if !scalars.is_empty() {
+            let parts: Vec<String> = scalars
                 .iter()
                 .map(|(k, v)| format!("{k} {}", plain(v)))
                 .collect();
             let _ = writeln!(s, "metrics      {}", parts.join(" · "));
+        }
+        for (k, v) in nested {
+            match v.as_array() {
+                Some(items) if items.iter().all(Value::is_object) && !items.is_empty() => {
+                    for item in items {
+                        let _ = writeln!(s, "             {k}: {}", compact(item));
+                    }
+                }
+                _ => {
+                    let _ = writeln!(s, "             {k}: {}", compact(v));
+                }
+            }
         }
         for name in &o.invariants {
             match &o.violation {
@@ -173,6 +191,19 @@ impl<'a> Summary<'a> {
             let _ = writeln!(s, "reproduce    {}", self.reproduce());
         }
         s
+    }
+}
+
+/// `{"a":1,"b":"x"}` as `a 1, b x`; anything else as compact JSON.
+fn compact(v: &Value) -> String {
+    match v.as_object() {
+        Some(map) => map
+            .iter()
+            .filter(|(_, x)| !x.is_null())
+            .map(|(k, x)| format!("{k} {}", plain(x)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        None => v.to_string(),
     }
 }
 

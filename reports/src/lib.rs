@@ -10,6 +10,7 @@
 //! | [`timeline`] | load per node over virtual time, through membership changes |
 
 pub mod balance;
+pub mod timeline;
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;

@@ -4,6 +4,7 @@
 //! says which invariants it can check and which metrics it reports. Each protocol lives in
 //! its own module; the naive designs of the seed article stay in as named baselines.
 
+pub mod kv;
 pub mod ping_pong;
 
 use crate::checker::{Checker, Metrics};

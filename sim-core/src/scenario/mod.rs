@@ -19,6 +19,7 @@ use types::{InvariantName, KnownNamesGuard, NodeName, Ppm, Probability};
 use crate::faults::TimedFault;
 use crate::nemesis::NemesisOptions;
 use crate::network::{Latency, LinkOptions, LinkOverrideSpec};
+use crate::protocols::kv::{Kv, KvOptions};
 use crate::protocols::ping_pong::{PingPong, PingPongOptions};
 use crate::protocols::Protocol;
 use crate::simulation::{RunOutcome, SimOptions, Simulation};
@@ -91,18 +92,21 @@ pub struct ClockSpec {
 #[serde(deny_unknown_fields)]
 pub enum ProtocolSpec {
     PingPong(PingPongOptions),
+    Kv(KvOptions),
 }
 
 impl ProtocolSpec {
     pub fn node_names(&self) -> Vec<String> {
         match self {
             ProtocolSpec::PingPong(o) => PingPong::new(o.clone()).node_names(),
+            ProtocolSpec::Kv(o) => Kv::node_names_of(o),
         }
     }
 
     pub fn invariant_names(&self) -> &'static [&'static str] {
         match self {
-            ProtocolSpec::PingPong(o) => PingPong::new(o.clone()).invariant_names(),
+            ProtocolSpec::PingPong(_) => crate::protocols::ping_pong::INVARIANTS,
+            ProtocolSpec::Kv(_) => crate::protocols::kv::INVARIANTS,
         }
     }
 }
@@ -231,6 +235,7 @@ impl LoadedScenario {
         let options = self.sim_options(seed);
         match &self.scenario.protocol {
             ProtocolSpec::PingPong(o) => run_protocol(PingPong::new(o.clone()), options, trace),
+            ProtocolSpec::Kv(o) => run_protocol(Kv::new(o.clone()), options, trace),
         }
     }
 }
@@ -245,6 +250,23 @@ fn run_protocol<P: Protocol>(
         sim.set_trace(out);
     }
     sim.run()
+}
+
+/// Builds protocol options from scenario text, for tests of protocol code.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    /// `fields` as written inside `Kv(...)`.
+    pub fn kv_options(fields: &str) -> crate::protocols::kv::KvOptions {
+        let text = format!("(name: \"t\", limits: (time: \"1s\"), protocol: Kv({fields}))");
+        match super::LoadedScenario::parse("t.ron", &text)
+            .expect("valid")
+            .scenario
+            .protocol
+        {
+            super::ProtocolSpec::Kv(o) => o,
+            other => panic!("{other:?}"),
+        }
+    }
 }
 
 #[cfg(test)]
