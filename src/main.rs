@@ -274,13 +274,12 @@ fn write_run_files(
     let json_path = dir.join("summary.json");
     std::fs::write(&json_path, report.to_json() + "\n")
         .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
-    let title = format!(
-        "Load per node over virtual time: {}, seed {}",
-        loaded.scenario.name, outcome.seed
-    );
     let metrics: serde_json::Map<String, serde_json::Value> =
         outcome.metrics.clone().into_iter().collect();
-    reports::timeline::write(title, &metrics, dir)?;
+    let charts = reports::timeline::write(&loaded.scenario.name, outcome.seed, &metrics, dir)?;
+    let md_path = dir.join("report.md");
+    std::fs::write(&md_path, report.to_markdown(&charts))
+        .map_err(|e| format!("cannot write {}: {e}", md_path.display()))?;
     Ok(())
 }
 

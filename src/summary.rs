@@ -95,6 +95,29 @@ impl<'a> Summary<'a> {
         value.to_string()
     }
 
+    /// The run as a Markdown report: the summary, then the charts written beside it.
+    pub fn to_markdown(&self, charts: &[std::path::PathBuf]) -> String {
+        let mut s = format!(
+            "# {}, seed {}\n\n",
+            self.loaded.scenario.name, self.outcome.seed
+        );
+        s.push_str("```\n");
+        s.push_str(&self.to_text());
+        s.push_str("```\n");
+        for chart in charts
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+        {
+            let file = chart
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let _ = write!(s, "\n![{file}]({file})\n");
+        }
+        s.push_str("\nThe numbers behind them: `summary.json`.\n");
+        s
+    }
+
     pub fn to_text(&self) -> String {
         let o = self.outcome;
         let m = &o.messages;

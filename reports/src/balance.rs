@@ -7,7 +7,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use sim_core::placement::balance::{BalanceReport, SchemeBalance};
 
-use crate::{color, draw_legend, font, group, render, Chart, DrawResult, OrMessage};
+use crate::{
+    category_chart, color, draw_legend, font, group, render, Chart, DrawResult, OrMessage,
+};
 
 /// Is the load that matters requests (Zipf) or keys (uniform)?
 fn load_of(report: &BalanceReport, s: &SchemeBalance) -> (Vec<f64>, &'static str) {
@@ -197,43 +199,24 @@ impl Chart for MovedOnChange<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let r = self.0;
         let n = r.schemes.len();
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                format!(
-                    "Keys moved when {} joins ({} to {} nodes) and when {} leaves ({} to {})",
-                    r.joined,
-                    r.nodes.len(),
-                    r.nodes.len() + 1,
-                    r.left,
-                    r.nodes.len(),
-                    r.nodes.len() - 1
-                ),
-                font(26),
-            )
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(70)
-            .build_cartesian_2d(-0.5f64..n as f64 - 0.5, 0f64..1.05f64)
-            .msg()?;
         let names: Vec<String> = r.schemes.iter().map(|s| s.scheme.clone()).collect();
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n)
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 0.01 && i >= 0.0 && (i as usize) < names.len() {
-                    names[i as usize].clone()
-                } else {
-                    String::new()
-                }
-            })
-            .x_desc("placement scheme")
-            .y_desc("fraction of all keys moved")
-            .label_style(font(16))
-            .axis_desc_style(font(18))
-            .draw()
-            .msg()?;
+        let title = format!(
+            "Keys moved when {} joins ({} to {} nodes) and when {} leaves ({} to {})",
+            r.joined,
+            r.nodes.len(),
+            r.nodes.len() + 1,
+            r.left,
+            r.nodes.len(),
+            r.nodes.len() - 1
+        );
+        let mut chart = category_chart(
+            root,
+            &title,
+            &names,
+            "placement scheme",
+            "fraction of all keys moved",
+            1.05,
+        )?;
         let bars = [("join", 0usize), ("leave", 1usize)];
         for (label, k) in bars {
             let c = color(k);

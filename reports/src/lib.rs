@@ -119,6 +119,52 @@ pub fn draw_legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTransl
         .msg()
 }
 
+/// A chart with one bar group per name along x (at 0, 1, 2, …) and values up to `y_max`:
+/// the names label the groups.
+pub fn category_chart<'a, DB: DrawingBackend + 'a>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    names: &'a [String],
+    x_desc: &str,
+    y_desc: &str,
+    y_max: f64,
+) -> Result<
+    ChartContext<
+        'a,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    String,
+> {
+    let n = names.len();
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, font(24))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(80)
+        .build_cartesian_2d(-0.5f64..n as f64 - 0.5, 0f64..y_max)
+        .msg()?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n)
+        .x_label_formatter(&|x| {
+            let i = x.round();
+            if (x - i).abs() < 0.01 && i >= 0.0 && (i as usize) < names.len() {
+                names[i as usize].clone()
+            } else {
+                String::new()
+            }
+        })
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(font(16))
+        .axis_desc_style(font(18))
+        .draw()
+        .msg()?;
+    Ok(chart)
+}
+
 /// A font of the given size in the bundled face.
 pub fn font(size: u32) -> TextStyle<'static> {
     (FONT, size).into_font().into()
