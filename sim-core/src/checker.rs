@@ -63,6 +63,10 @@ pub trait Checker<N: Node> {
     /// A node crashed, restarted, paused or resumed.
     fn on_lifecycle(&mut self, _now_ns: u64, _node: NodeId, _event: Lifecycle) {}
 
+    /// A fault was applied (scheduled or by the nemesis), so a checker can say which
+    /// partition or clock jump stood between two events it reports.
+    fn on_fault(&mut self, _now_ns: u64, _fault: &crate::faults::Fault<NodeId>) {}
+
     /// The run ended (time or event limit, or nothing left to do) without a violation.
     fn on_finish(&mut self, _now_ns: u64, _cluster: &dyn ClusterView<N>) -> Result<(), String> {
         Ok(())

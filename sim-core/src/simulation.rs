@@ -726,6 +726,9 @@ impl<P: Protocol> Simulation<P> {
                 )
                 .end();
         }
+        for c in self.checkers.iter_mut() {
+            c.on_fault(self.now_ns, &fault);
+        }
         self.applied.push(AppliedFault {
             at_ns: self.now_ns,
             fault: fault.clone(),

@@ -5,6 +5,7 @@
 //! its own module; the naive designs of the seed article stay in as named baselines.
 
 pub mod kv;
+pub mod lock;
 pub mod ping_pong;
 
 use crate::checker::{Checker, Metrics};

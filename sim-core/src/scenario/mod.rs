@@ -20,6 +20,7 @@ use crate::faults::TimedFault;
 use crate::nemesis::NemesisOptions;
 use crate::network::{Latency, LinkOptions, LinkOverrideSpec};
 use crate::protocols::kv::{Kv, KvOptions};
+use crate::protocols::lock::{Lock, LockOptions};
 use crate::protocols::ping_pong::{PingPong, PingPongOptions};
 use crate::protocols::Protocol;
 use crate::simulation::{RunOutcome, SimOptions, Simulation};
@@ -93,6 +94,7 @@ pub struct ClockSpec {
 pub enum ProtocolSpec {
     PingPong(PingPongOptions),
     Kv(KvOptions),
+    Lock(LockOptions),
 }
 
 impl ProtocolSpec {
@@ -100,6 +102,7 @@ impl ProtocolSpec {
         match self {
             ProtocolSpec::PingPong(o) => PingPong::new(o.clone()).node_names(),
             ProtocolSpec::Kv(o) => Kv::node_names_of(o),
+            ProtocolSpec::Lock(o) => Lock::node_names_of(o),
         }
     }
 
@@ -107,6 +110,7 @@ impl ProtocolSpec {
         match self {
             ProtocolSpec::PingPong(_) => crate::protocols::ping_pong::INVARIANTS,
             ProtocolSpec::Kv(_) => crate::protocols::kv::INVARIANTS,
+            ProtocolSpec::Lock(_) => crate::protocols::lock::INVARIANTS,
         }
     }
 }
@@ -236,6 +240,7 @@ impl LoadedScenario {
         match &self.scenario.protocol {
             ProtocolSpec::PingPong(o) => run_protocol(PingPong::new(o.clone()), options, trace),
             ProtocolSpec::Kv(o) => run_protocol(Kv::new(o.clone()), options, trace),
+            ProtocolSpec::Lock(o) => run_protocol(Lock::new(o.clone()), options, trace),
         }
     }
 }

@@ -1,0 +1,140 @@
+//! The protected resource: a counter per lock, and the only judge that matters.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use super::{Ctx, LockMessage, LockObservation, LockRecord, Shared, Variant};
+use crate::NodeId;
+
+fn counter_key(lock: u32) -> String {
+    format!("counter/{lock}")
+}
+
+#[derive(Clone, Copy, Default)]
+struct Counter {
+    value: u64,
+    version: u64,
+    /// The highest fencing token seen on a read or a write.
+    max_token: u64,
+}
+
+pub struct Resource {
+    shared: Rc<Shared>,
+    counters: BTreeMap<u32, Counter>,
+    /// The last write request of each client and its answer, for resent requests.
+    last: BTreeMap<NodeId, (u64, LockMessage)>,
+}
+
+impl Resource {
+    pub fn new(shared: Rc<Shared>) -> Self {
+        Resource {
+            shared,
+            counters: BTreeMap::new(),
+            last: BTreeMap::new(),
+        }
+    }
+
+    pub fn on_start(&mut self, _ctx: Ctx) {}
+
+    pub fn on_restart(&mut self, ctx: Ctx) {
+        for lock in 0..self.shared.options.locks {
+            if let Some(LockRecord::Counter {
+                value,
+                version,
+                max_token,
+            }) = ctx.storage().get(&counter_key(lock))
+            {
+                let c = Counter {
+                    value: *value,
+                    version: *version,
+                    max_token: *max_token,
+                };
+                self.counters.insert(lock, c);
+            }
+        }
+    }
+
+    fn persist(&self, ctx: Ctx, lock: u32) {
+        let c = self.counters.get(&lock).copied().unwrap_or_default();
+        ctx.storage().put(
+            counter_key(lock),
+            LockRecord::Counter {
+                value: c.value,
+                version: c.version,
+                max_token: c.max_token,
+            },
+        );
+        ctx.storage().sync();
+    }
+
+    pub fn on_message(&mut self, ctx: Ctx, from: NodeId, msg: LockMessage) {
+        let fencing = self.shared.options.variant == Variant::Fencing;
+        match msg {
+            LockMessage::Read { lock, req, token } => {
+                let c = self.counters.entry(lock).or_default();
+                // A read with a newer token fences off every older holder's writes too,
+                // or a read-modify-write could straddle the new holder's read.
+                if fencing && token > c.max_token {
+                    c.max_token = token;
+                    self.persist(ctx, lock);
+                }
+                let c = self.counters[&lock];
+                ctx.send(
+                    from,
+                    LockMessage::ReadOk {
+                        req,
+                        value: c.value,
+                        version: c.version,
+                    },
+                );
+            }
+            LockMessage::Write {
+                lock,
+                req,
+                token,
+                hold,
+                value,
+                expected_version,
+            } => {
+                if let Some((r, reply)) = self.last.get(&from) {
+                    if *r == req {
+                        ctx.send(from, reply.clone());
+                        return;
+                    }
+                }
+                let c = self.counters.entry(lock).or_default();
+                let stale = fencing && token < c.max_token;
+                let conflict = expected_version.is_some_and(|v| v != c.version);
+                let reply = if stale || conflict {
+                    ctx.observe(LockObservation::WriteRejected {
+                        lock,
+                        client: from,
+                        stale_token: stale,
+                    });
+                    LockMessage::WriteRejected {
+                        req,
+                        stale_token: stale,
+                    }
+                } else {
+                    let prev = c.value;
+                    c.value = value;
+                    c.version += 1;
+                    c.max_token = c.max_token.max(token);
+                    self.persist(ctx, lock);
+                    ctx.observe(LockObservation::WriteAccepted {
+                        lock,
+                        client: from,
+                        hold,
+                        token,
+                        prev,
+                        value,
+                    });
+                    LockMessage::WriteOk { req }
+                };
+                self.last.insert(from, (req, reply.clone()));
+                ctx.send(from, reply);
+            }
+            _ => {}
+        }
+    }
+}
