@@ -1,7 +1,8 @@
 //! `mutual_exclusion`: judged at the resource, where it matters.
 //!
-//! Holdings are numbered in the order clients came to believe they held a lock. Read in
-//! the order the resource accepted them, writes must come from holdings in that order:
+//! Holdings are numbered in the order the lock service granted them (for Redlock, which
+//! has no single grant order, in the order clients came to hold the lock). Read in the
+//! order the resource accepted them, writes must come from holdings in that order:
 //! once a write from a later holding has been accepted, a write from an earlier one means
 //! a client that had lost the lock (its lease ran out while it was paused, cut off or
 //! slow) still wrote over the new holder's state. That is the condition fencing tokens
@@ -33,6 +34,8 @@ struct LastWrite {
 pub struct MutualExclusion {
     shared: Rc<Shared>,
     holdings: BTreeMap<(NodeId, u64), Holding>,
+    /// Grants seen at the servers: (lock, client, token) → (grant number, grant time).
+    grants: BTreeMap<(u32, NodeId, u64), (u64, u64)>,
     next_seq: u64,
     last: BTreeMap<u32, LastWrite>,
     /// What happened to whom, for the account of a violation: (time, node, what).
@@ -44,6 +47,7 @@ impl MutualExclusion {
         MutualExclusion {
             shared,
             holdings: BTreeMap::new(),
+            grants: BTreeMap::new(),
             next_seq: 0,
             last: BTreeMap::new(),
             events: Vec::new(),
@@ -82,15 +86,28 @@ impl Checker<LockNode> for MutualExclusion {
         obs: &LockObservation,
     ) -> Result<(), String> {
         match *obs {
-            LockObservation::Acquired { hold, .. } => {
-                self.holdings.insert(
-                    (node, hold),
-                    Holding {
-                        seq: self.next_seq,
-                        acquired_ns: now_ns,
-                    },
-                );
+            LockObservation::Granted {
+                lock,
+                client,
+                token,
+            } => {
+                self.grants
+                    .insert((lock, client, token), (self.next_seq, now_ns));
                 self.next_seq += 1;
+            }
+            LockObservation::Acquired { lock, hold, token } => {
+                // A client may learn of its grant late (it was paused or cut off): what
+                // counts is when the lock service granted it.
+                let single = self.shared.options.variant != crate::protocols::lock::Variant::Quorum;
+                let (seq, acquired_ns) = match self.grants.get(&(lock, node, token)) {
+                    Some(&granted) if single => granted,
+                    _ => {
+                        self.next_seq += 1;
+                        (self.next_seq - 1, now_ns)
+                    }
+                };
+                self.holdings
+                    .insert((node, hold), Holding { seq, acquired_ns });
             }
             LockObservation::WriteAccepted {
                 lock,
@@ -107,8 +124,8 @@ impl Checker<LockNode> for MutualExclusion {
                 if let Some(last) = self.last.get(&lock) {
                     if seq < last.seq {
                         return Err(format!(
-                            "lock-{lock}: {} (holding since {}, token {token}) wrote at {}, after {} \
-                             (holding since {}, token {}) had written at {}; {} no longer held the \
+                            "lock-{lock}: {} (granted at {}, token {token}) wrote at {}, after {} \
+                             (granted at {}, token {}) had written at {}; {} no longer held the \
                              lock but still believed it did. Between its grant and its write: {}",
                             self.name(client),
                             format_ns(acquired_ns),

@@ -61,9 +61,10 @@ impl Client {
     }
 
     pub fn on_start(&mut self, ctx: Ctx) {
-        // Fresh request ids after a restart, so the resource never mistakes a new request
-        // for a resent one.
+        // Fresh request ids and holding numbers after a restart, so neither the store nor
+        // the checkers mistake this life's requests or holdings for the previous life's.
         self.next_req = ctx.random().next_u64() >> 16;
+        self.hold = ctx.random().next_u64() >> 16;
         let jitter = ctx.random().below(self.shared.options.think_time.0.max(1));
         self.wait(ctx, self.shared.options.think_time.0 + jitter, THINK);
     }
@@ -143,8 +144,10 @@ impl Client {
         // The client's idea of how long it holds the lock, on its own clock.
         let deadline_ns = match o.variant {
             Variant::Naive | Variant::Optimistic => None,
+            // Counted from when the request was sent: the server's lease began at some
+            // moment after that, never before.
             Variant::Lease | Variant::Fencing => {
-                Some(now + (ttl * (1.0 - o.drift_allowance)) as u64)
+                Some(started_ns + (ttl * (1.0 - o.drift_allowance)) as u64)
             }
             Variant::Quorum => {
                 let validity = ttl - (now - started_ns) as f64 - o.drift_allowance * ttl;

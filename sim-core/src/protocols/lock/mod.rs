@@ -182,10 +182,12 @@ impl TryFrom<LockSpec> for LockOptions {
                 ))
             }
             Variant::Quorum => {}
-            _ if servers != 1 => return Err(format!(
+            _ if servers != 1 => {
+                return Err(format!(
                 "the {:?} lock has one server; only Quorum uses several (got servers: {servers})",
                 s.variant
-            )),
+            ))
+            }
             _ => {}
         }
         if s.clients == 0 || s.locks == 0 || s.writes_per_hold == 0 {
@@ -311,11 +313,12 @@ pub enum LockRecord {
         token: u64,
         until_ns: Option<u64>,
     },
-    /// The resource's counter of a lock.
+    /// The resource's counter of a lock, with the last write applied (client, request).
     Counter {
         value: u64,
         version: u64,
         max_token: u64,
+        last_write: Option<(NodeId, u64)>,
     },
 }
 

@@ -16,13 +16,15 @@ struct Counter {
     version: u64,
     /// The highest fencing token seen on a read or a write.
     max_token: u64,
+    /// The last write applied, as (client, request): an idempotency key kept on disk with
+    /// the value, so a write resent after its answer was lost (even across a restart of
+    /// the store) is answered, not applied twice.
+    last_write: Option<(NodeId, u64)>,
 }
 
 pub struct Resource {
     shared: Rc<Shared>,
     counters: BTreeMap<u32, Counter>,
-    /// The last write request of each client and its answer, for resent requests.
-    last: BTreeMap<NodeId, (u64, LockMessage)>,
 }
 
 impl Resource {
@@ -30,7 +32,6 @@ impl Resource {
         Resource {
             shared,
             counters: BTreeMap::new(),
-            last: BTreeMap::new(),
         }
     }
 
@@ -42,12 +43,14 @@ impl Resource {
                 value,
                 version,
                 max_token,
+                last_write,
             }) = ctx.storage().get(&counter_key(lock))
             {
                 let c = Counter {
                     value: *value,
                     version: *version,
                     max_token: *max_token,
+                    last_write: *last_write,
                 };
                 self.counters.insert(lock, c);
             }
@@ -56,14 +59,13 @@ impl Resource {
 
     fn persist(&self, ctx: Ctx, lock: u32) {
         let c = self.counters.get(&lock).copied().unwrap_or_default();
-        ctx.storage().put(
-            counter_key(lock),
-            LockRecord::Counter {
-                value: c.value,
-                version: c.version,
-                max_token: c.max_token,
-            },
-        );
+        let record = LockRecord::Counter {
+            value: c.value,
+            version: c.version,
+            max_token: c.max_token,
+            last_write: c.last_write,
+        };
+        ctx.storage().put(counter_key(lock), record);
         ctx.storage().sync();
     }
 
@@ -96,13 +98,11 @@ impl Resource {
                 value,
                 expected_version,
             } => {
-                if let Some((r, reply)) = self.last.get(&from) {
-                    if *r == req {
-                        ctx.send(from, reply.clone());
-                        return;
-                    }
-                }
                 let c = self.counters.entry(lock).or_default();
+                if c.last_write == Some((from, req)) {
+                    ctx.send(from, LockMessage::WriteOk { req });
+                    return;
+                }
                 let stale = fencing && token < c.max_token;
                 let conflict = expected_version.is_some_and(|v| v != c.version);
                 let reply = if stale || conflict {
@@ -120,6 +120,7 @@ impl Resource {
                     c.value = value;
                     c.version += 1;
                     c.max_token = c.max_token.max(token);
+                    c.last_write = Some((from, req));
                     self.persist(ctx, lock);
                     ctx.observe(LockObservation::WriteAccepted {
                         lock,
@@ -131,7 +132,6 @@ impl Resource {
                     });
                     LockMessage::WriteOk { req }
                 };
-                self.last.insert(from, (req, reply.clone()));
                 ctx.send(from, reply);
             }
             _ => {}
