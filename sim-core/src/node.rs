@@ -146,3 +146,63 @@ impl<N: Node> Context<'_, N> {
         }
     }
 }
+
+/// Builds a node type out of roles: an enum with one variant per role, whose [`Node`]
+/// implementation hands every event to the role. Each role type has the methods
+/// `on_start`, `on_message`, `on_timer(ctx, tag)` and `on_restart`, taking a
+/// `&mut Context<'_, Enum>`.
+///
+/// ```text
+/// sim_core::roles! {
+///     /// A node of the cluster.
+///     pub enum KvNode {
+///         message: KvMessage, observation: KvObservation, record: KvRecord,
+///         Storage(StorageNode), Client(Client), Directory(Directory),
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! roles {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            message: $message:ty, observation: $observation:ty, record: $record:ty,
+            $($variant:ident($role:ty)),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum $name {
+            $($variant($role)),+
+        }
+
+        impl $crate::node::Node for $name {
+            type Message = $message;
+            type Observation = $observation;
+            type Record = $record;
+
+            fn on_start(&mut self, ctx: &mut $crate::node::Context<'_, Self>) {
+                match self {
+                    $($name::$variant(n) => n.on_start(ctx)),+
+                }
+            }
+
+            fn on_message(&mut self, ctx: &mut $crate::node::Context<'_, Self>, from: $crate::NodeId, msg: $message) {
+                match self {
+                    $($name::$variant(n) => n.on_message(ctx, from, msg)),+
+                }
+            }
+
+            fn on_timer(&mut self, ctx: &mut $crate::node::Context<'_, Self>, _timer: $crate::node::TimerId, tag: u64) {
+                match self {
+                    $($name::$variant(n) => n.on_timer(ctx, tag)),+
+                }
+            }
+
+            fn on_restart(&mut self, ctx: &mut $crate::node::Context<'_, Self>) {
+                match self {
+                    $($name::$variant(n) => n.on_restart(ctx)),+
+                }
+            }
+        }
+    };
+}

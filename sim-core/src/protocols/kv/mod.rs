@@ -45,7 +45,7 @@ use serde::Deserialize;
 use crate::checker::{Checker, Metrics};
 use crate::checkers::{no_lost_write::NoLostWrite, single_owner::SingleOwner};
 use crate::keys::{KeyDistribution, KeySampler};
-use crate::node::{Context, Node, TimerId};
+use crate::node::Context;
 use crate::placement::{assign, HashFunction, Member, Scheme};
 use crate::protocols::Protocol;
 use crate::scenario::types::{NodeName, Probability};
@@ -493,52 +493,15 @@ impl Kv {
     }
 }
 
-/// A node of the cluster: one of three roles.
-pub enum KvNode {
-    Storage(StorageNode),
-    Client(Client),
-    Directory(Directory),
+crate::roles! {
+    /// A node of the cluster: one of three roles.
+    pub enum KvNode {
+        message: KvMessage, observation: KvObservation, record: KvRecord,
+        Storage(StorageNode), Client(Client), Directory(Directory),
+    }
 }
 
 type Ctx<'a, 'b> = &'a mut Context<'b, KvNode>;
-
-impl Node for KvNode {
-    type Message = KvMessage;
-    type Observation = KvObservation;
-    type Record = KvRecord;
-
-    fn on_start(&mut self, ctx: Ctx) {
-        match self {
-            KvNode::Storage(n) => n.on_start(ctx),
-            KvNode::Client(n) => n.on_start(ctx),
-            KvNode::Directory(n) => n.on_start(ctx),
-        }
-    }
-
-    fn on_message(&mut self, ctx: Ctx, from: NodeId, msg: KvMessage) {
-        match self {
-            KvNode::Storage(n) => n.on_message(ctx, from, msg),
-            KvNode::Client(n) => n.on_message(ctx, from, msg),
-            KvNode::Directory(n) => n.on_message(ctx, from, msg),
-        }
-    }
-
-    fn on_timer(&mut self, ctx: Ctx, _timer: TimerId, tag: u64) {
-        match self {
-            KvNode::Storage(n) => n.on_timer(ctx, tag),
-            KvNode::Client(n) => n.on_timer(ctx, tag),
-            KvNode::Directory(n) => n.on_timer(ctx, tag),
-        }
-    }
-
-    fn on_restart(&mut self, ctx: Ctx) {
-        match self {
-            KvNode::Storage(n) => n.on_restart(ctx),
-            KvNode::Client(n) => n.on_restart(ctx),
-            KvNode::Directory(n) => n.on_restart(ctx),
-        }
-    }
-}
 
 pub const INVARIANTS: &[&str] = &["no_lost_write", "single_owner"];
 

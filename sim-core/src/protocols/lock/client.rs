@@ -69,6 +69,11 @@ impl Client {
         self.wait(ctx, self.shared.options.think_time.0 + jitter, THINK);
     }
 
+    /// A restarted client holds nothing and starts afresh.
+    pub fn on_restart(&mut self, ctx: Ctx) {
+        self.on_start(ctx);
+    }
+
     fn wait(&mut self, ctx: Ctx, after_ns: u64, tag: u64) {
         if let Some(t) = self.timer.take() {
             ctx.cancel_timer(t);

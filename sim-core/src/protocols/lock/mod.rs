@@ -43,7 +43,7 @@ use crate::checker::{Checker, Metrics};
 use crate::checkers::liveness::Liveness;
 use crate::checkers::mutual_exclusion::MutualExclusion;
 use crate::checkers::no_lost_update::NoLostUpdate;
-use crate::node::{Context, Node, TimerId};
+use crate::node::Context;
 use crate::protocols::Protocol;
 use crate::time::Duration;
 use crate::NodeId;
@@ -367,49 +367,15 @@ impl Lock {
     }
 }
 
-pub enum LockNode {
-    Server(LockServer),
-    Client(Client),
-    Resource(Resource),
+crate::roles! {
+    /// A node of the lock service: one of three roles.
+    pub enum LockNode {
+        message: LockMessage, observation: LockObservation, record: LockRecord,
+        Server(LockServer), Client(Client), Resource(Resource),
+    }
 }
 
 type Ctx<'a, 'b> = &'a mut Context<'b, LockNode>;
-
-impl Node for LockNode {
-    type Message = LockMessage;
-    type Observation = LockObservation;
-    type Record = LockRecord;
-
-    fn on_start(&mut self, ctx: Ctx) {
-        match self {
-            LockNode::Server(n) => n.on_start(ctx),
-            LockNode::Client(n) => n.on_start(ctx),
-            LockNode::Resource(n) => n.on_start(ctx),
-        }
-    }
-
-    fn on_message(&mut self, ctx: Ctx, from: NodeId, msg: LockMessage) {
-        match self {
-            LockNode::Server(n) => n.on_message(ctx, from, msg),
-            LockNode::Client(n) => n.on_message(ctx, from, msg),
-            LockNode::Resource(n) => n.on_message(ctx, from, msg),
-        }
-    }
-
-    fn on_timer(&mut self, ctx: Ctx, _timer: TimerId, tag: u64) {
-        if let LockNode::Client(n) = self {
-            n.on_timer(ctx, tag)
-        }
-    }
-
-    fn on_restart(&mut self, ctx: Ctx) {
-        match self {
-            LockNode::Server(n) => n.on_restart(ctx),
-            LockNode::Client(n) => n.on_start(ctx),
-            LockNode::Resource(n) => n.on_restart(ctx),
-        }
-    }
-}
 
 pub const INVARIANTS: &[&str] = &["mutual_exclusion", "no_lost_update", "liveness"];
 

@@ -37,6 +37,8 @@ impl Resource {
 
     pub fn on_start(&mut self, _ctx: Ctx) {}
 
+    pub fn on_timer(&mut self, _ctx: Ctx, _tag: u64) {}
+
     pub fn on_restart(&mut self, ctx: Ctx) {
         for lock in 0..self.shared.options.locks {
             if let Some(LockRecord::Counter {

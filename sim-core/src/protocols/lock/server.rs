@@ -123,6 +123,8 @@ impl LockServer {
         LockMessage::Granted { lock, req, token }
     }
 
+    pub fn on_timer(&mut self, _ctx: Ctx, _tag: u64) {}
+
     pub fn on_message(&mut self, ctx: Ctx, from: NodeId, msg: LockMessage) {
         match msg {
             LockMessage::Acquire { lock, req } => {
