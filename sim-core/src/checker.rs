@@ -43,6 +43,8 @@ pub trait ClusterView<N: Node> {
     /// The node's volatile state, or `None` while it is down.
     fn node(&self, node: NodeId) -> Option<&N>;
     fn storage(&self, node: NodeId) -> &Storage<N::Record>;
+    /// The network's message counters so far.
+    fn messages(&self) -> crate::network::MessageStats;
 }
 
 /// An invariant: watches a run and says when it breaks.

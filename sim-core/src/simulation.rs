@@ -793,6 +793,7 @@ impl<P: Protocol> Simulation<P> {
                 names: &self.names,
                 slots: &self.nodes,
                 cold: &self.cold,
+                messages: self.network.stats,
             };
             for c in self.checkers.iter_mut() {
                 if let Err(message) = c.on_finish(self.now_ns, &view) {
@@ -825,6 +826,7 @@ impl<P: Protocol> Simulation<P> {
             names: &self.names,
             slots: &self.nodes,
             cold: &self.cold,
+            messages: self.network.stats,
         };
         let metrics = self.metrics.report(self.now_ns, &view);
         let trace_error = self.trace.as_mut().and_then(|t| t.finish().err());
@@ -857,6 +859,7 @@ struct SlotsView<'a, N: Node> {
     names: &'a [String],
     slots: &'a [NodeSlot<N>],
     cold: &'a [Cold<N>],
+    messages: MessageStats,
 }
 
 impl<N: Node> ClusterView<N> for SlotsView<'_, N> {
@@ -871,5 +874,8 @@ impl<N: Node> ClusterView<N> for SlotsView<'_, N> {
     }
     fn storage(&self, node: NodeId) -> &Storage<N::Record> {
         &self.cold[node as usize].storage
+    }
+    fn messages(&self) -> MessageStats {
+        self.messages
     }
 }

@@ -7,6 +7,7 @@
 pub mod kv;
 pub mod lock;
 pub mod ping_pong;
+pub mod two_pc;
 
 use crate::checker::{Checker, Metrics};
 use crate::node::Node;

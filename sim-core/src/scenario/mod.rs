@@ -22,6 +22,7 @@ use crate::network::{Latency, LinkOptions, LinkOverrideSpec};
 use crate::protocols::kv::{Kv, KvOptions};
 use crate::protocols::lock::{Lock, LockOptions};
 use crate::protocols::ping_pong::{PingPong, PingPongOptions};
+use crate::protocols::two_pc::{Commit, CommitOptions};
 use crate::protocols::Protocol;
 use crate::simulation::{RunOutcome, SimOptions, Simulation};
 use crate::time::{Duration, SignedDuration};
@@ -95,6 +96,7 @@ pub enum ProtocolSpec {
     PingPong(PingPongOptions),
     Kv(KvOptions),
     Lock(LockOptions),
+    Commit(CommitOptions),
 }
 
 impl ProtocolSpec {
@@ -103,6 +105,7 @@ impl ProtocolSpec {
             ProtocolSpec::PingPong(o) => PingPong::new(o.clone()).node_names(),
             ProtocolSpec::Kv(o) => Kv::node_names_of(o),
             ProtocolSpec::Lock(o) => Lock::node_names_of(o),
+            ProtocolSpec::Commit(o) => Commit::node_names_of(o),
         }
     }
 
@@ -111,6 +114,7 @@ impl ProtocolSpec {
             ProtocolSpec::PingPong(_) => crate::protocols::ping_pong::INVARIANTS,
             ProtocolSpec::Kv(_) => crate::protocols::kv::INVARIANTS,
             ProtocolSpec::Lock(_) => crate::protocols::lock::INVARIANTS,
+            ProtocolSpec::Commit(_) => crate::protocols::two_pc::INVARIANTS,
         }
     }
 }
@@ -241,6 +245,7 @@ impl LoadedScenario {
             ProtocolSpec::PingPong(o) => run_protocol(PingPong::new(o.clone()), options, trace),
             ProtocolSpec::Kv(o) => run_protocol(Kv::new(o.clone()), options, trace),
             ProtocolSpec::Lock(o) => run_protocol(Lock::new(o.clone()), options, trace),
+            ProtocolSpec::Commit(o) => run_protocol(Commit::new(o.clone()), options, trace),
         }
     }
 }

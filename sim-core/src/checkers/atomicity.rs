@@ -1,0 +1,117 @@
+//! `atomicity`: no transaction commits at one participant and aborts at another.
+//!
+//! While the run goes: the first participant to commit and the first to abort the same
+//! transaction are a violation at once. At the end, from the participants' disks: every
+//! transaction committed anywhere is committed, or still prepared (uncertain, so it will
+//! commit when it learns), at every participant it names. A participant with no record at
+//! all lost its part (the seed article's naive "2PC", which has no log, does this).
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::checker::{Checker, ClusterView};
+use crate::protocols::two_pc::{tx_key, CommitNode, CommitObservation, CommitRecord, Shared, TxId};
+use crate::time::format_ns;
+use crate::NodeId;
+
+pub struct Atomicity {
+    shared: Rc<Shared>,
+    outcomes: BTreeMap<TxId, BTreeMap<NodeId, (bool, u64)>>,
+}
+
+impl Atomicity {
+    pub fn new(shared: Rc<Shared>) -> Self {
+        Atomicity {
+            shared,
+            outcomes: BTreeMap::new(),
+        }
+    }
+}
+
+impl Checker<CommitNode> for Atomicity {
+    fn name(&self) -> &'static str {
+        "atomicity"
+    }
+
+    fn on_observation(
+        &mut self,
+        now_ns: u64,
+        node: NodeId,
+        obs: &CommitObservation,
+    ) -> Result<(), String> {
+        if let CommitObservation::Outcome { tx, commit, .. } = *obs {
+            let seen = self.outcomes.entry(tx).or_default();
+            if let Some((&other, &(_, at))) = seen.iter().find(|(_, &(c, _))| c != commit) {
+                let names = &self.shared.names;
+                let (yes, no, yes_at, no_at) = if commit {
+                    (node, other, now_ns, at)
+                } else {
+                    (other, node, at, now_ns)
+                };
+                return Err(format!(
+                    "transaction {}: committed at {} ({}) but aborted at {} ({})",
+                    self.shared.tx_name(tx),
+                    names[yes as usize],
+                    format_ns(yes_at),
+                    names[no as usize],
+                    format_ns(no_at)
+                ));
+            }
+            seen.insert(node, (commit, now_ns));
+        }
+        Ok(())
+    }
+
+    fn on_finish(
+        &mut self,
+        _now_ns: u64,
+        cluster: &dyn ClusterView<CommitNode>,
+    ) -> Result<(), String> {
+        let names = &self.shared.names;
+        for p in self.shared.participants() {
+            let committed: Vec<(TxId, Vec<NodeId>)> = cluster
+                .storage(p)
+                .entries()
+                .filter_map(|(k, r)| match (k.strip_prefix("outcome/"), r) {
+                    (Some(tx), CommitRecord::Committed { participants }) => {
+                        Some((tx.parse().ok()?, participants.clone()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            for (tx, participants) in committed {
+                for &q in &participants {
+                    let s = cluster.storage(q);
+                    let fine = matches!(
+                        s.get(&tx_key("outcome", tx)),
+                        Some(CommitRecord::Committed { .. })
+                    ) || (s.get(&tx_key("prepared", tx)).is_some()
+                        && s.get(&tx_key("outcome", tx)).is_none());
+                    if !fine {
+                        let has: Vec<&str> = participants
+                            .iter()
+                            .filter(|&&r| {
+                                matches!(
+                                    cluster.storage(r).get(&tx_key("outcome", tx)),
+                                    Some(CommitRecord::Committed { .. })
+                                )
+                            })
+                            .map(|&r| names[r as usize].as_str())
+                            .collect();
+                        let what = match s.get(&tx_key("outcome", tx)) {
+                            Some(CommitRecord::Aborted) => "aborted it",
+                            _ => "has no record of it",
+                        };
+                        return Err(format!(
+                            "transaction {}: committed at {} but {} {what}; the participants diverge",
+                            self.shared.tx_name(tx),
+                            has.join(", "),
+                            names[q as usize]
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
