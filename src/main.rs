@@ -53,6 +53,18 @@ enum Command {
     /// Compare the placement schemes without a simulation: keys and requests per node,
     /// imbalance, and keys moved when a node joins and when one leaves.
     Balance(BalanceArgs),
+    /// Run several scenarios (each at its own seed) and compare them side by side.
+    Compare {
+        /// The scenario files (RON).
+        #[arg(required = true)]
+        scenarios: Vec<String>,
+        /// Write compare.json, compare.md and the charts (SVG and PNG) into DIR.
+        #[arg(long, value_name = "DIR")]
+        out: Option<String>,
+        /// Print the comparison as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check scenario files without running them.
     Check {
         /// The scenario files (RON).
@@ -121,6 +133,11 @@ fn main() -> ExitCode {
             out.as_deref(),
         ),
         Command::Balance(args) => balance(args),
+        Command::Compare {
+            scenarios,
+            out,
+            json,
+        } => compare(&scenarios, out.as_deref(), json),
         Command::Check { scenarios } => check(&scenarios),
     }
 }
@@ -281,6 +298,33 @@ fn write_run_files(
     std::fs::write(&md_path, report.to_markdown(&charts))
         .map_err(|e| format!("cannot write {}: {e}", md_path.display()))?;
     Ok(())
+}
+
+fn compare(paths: &[String], out: Option<&str>, json: bool) -> ExitCode {
+    let mut runs = Vec::new();
+    for path in paths {
+        let loaded = match LoadedScenario::load(path) {
+            Ok(s) => s,
+            Err(e) => return fail_input(e),
+        };
+        let seed = loaded.scenario.seed;
+        let outcome = loaded.run(seed, None);
+        runs.push((loaded, outcome));
+    }
+    let table = summary::Comparison::new(&runs);
+    if json {
+        emit(&format!("{}\n", table.to_json()));
+    } else {
+        emit(&table.to_text());
+    }
+    if let Some(dir) = out {
+        match table.write(Path::new(dir)) {
+            Ok(files) if !json => emit(&format!("wrote {}\n", files.join(", "))),
+            Ok(_) => {}
+            Err(e) => return fail_input(e),
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn check(paths: &[String]) -> ExitCode {

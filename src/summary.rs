@@ -236,3 +236,167 @@ fn plain(v: &Value) -> String {
         other => other.to_string(),
     }
 }
+
+/// `dsim compare`: runs side by side, by the metrics they share.
+pub struct Comparison<'a> {
+    runs: &'a [(LoadedScenario, RunOutcome)],
+}
+
+impl<'a> Comparison<'a> {
+    pub fn new(runs: &'a [(LoadedScenario, RunOutcome)]) -> Self {
+        Comparison { runs }
+    }
+
+    fn label(loaded: &LoadedScenario) -> String {
+        loaded.scenario.name.clone()
+    }
+
+    /// Scalar metrics every run has, in name order.
+    fn shared_metrics(&self) -> Vec<String> {
+        let Some((_, first)) = self.runs.first() else {
+            return Vec::new();
+        };
+        first
+            .metrics
+            .iter()
+            .filter(|(_, v)| v.is_number() || v.is_string())
+            .map(|(k, _)| k.clone())
+            .filter(|k| self.runs.iter().all(|(_, o)| o.metrics.contains_key(k)))
+            .collect()
+    }
+
+    pub fn to_json(&self) -> String {
+        let runs: Vec<Value> = self
+            .runs
+            .iter()
+            .map(|(l, o)| {
+                json!({
+                    "scenario": l.scenario.name,
+                    "file": l.file,
+                    "seed": o.seed,
+                    "fingerprint": format!("{:016x}", o.fingerprint),
+                    "violations": o.violation.iter().collect::<Vec<_>>(),
+                    "messages": { "sent": o.messages.sent, "delivered": o.messages.delivered },
+                    "metrics": o.metrics,
+                })
+            })
+            .collect();
+        json!({ "runs": runs }).to_string()
+    }
+
+    pub fn to_text(&self) -> String {
+        let keys = self.shared_metrics();
+        let mut s = String::new();
+        let width = self
+            .runs
+            .iter()
+            .map(|(l, _)| Self::label(l).len())
+            .max()
+            .unwrap_or(8)
+            .max(8);
+        let _ = write!(s, "{:<width$}  {:<9}", "scenario", "verdict");
+        for k in &keys {
+            let _ = write!(s, "  {k}");
+        }
+        s.push('\n');
+        for (l, o) in self.runs {
+            let verdict = o
+                .violation
+                .as_ref()
+                .map_or("held".to_string(), |v| format!("{} ✗", v.invariant));
+            let _ = write!(s, "{:<width$}  {:<9}", Self::label(l), verdict);
+            for k in &keys {
+                let v = plain(&o.metrics[k]);
+                let _ = write!(s, "  {v:>w$}", w = k.len());
+            }
+            s.push('\n');
+        }
+        s
+    }
+
+    /// compare.json, compare.md, and for commit runs the latency and blocking charts.
+    pub fn write(&self, dir: &std::path::Path) -> Result<Vec<String>, String> {
+        use reports::compare::{Blocking, LatencyHistogram};
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let mut files = Vec::new();
+        let json_path = dir.join("compare.json");
+        std::fs::write(&json_path, self.to_json() + "\n")
+            .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
+        files.push(json_path.display().to_string());
+        let mut charts = Vec::new();
+        let histograms: Vec<(String, &Value)> = self
+            .runs
+            .iter()
+            .filter_map(|(l, o)| {
+                o.metrics
+                    .get("commit_latency_histogram")
+                    .map(|h| (Self::label(l), h))
+            })
+            .collect();
+        if !histograms.is_empty() && histograms.len() == self.runs.len() {
+            let upper = histograms[0].1["upper_ms"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let buckets = upper
+                .iter()
+                .map(|b| b.as_f64().map_or("more".to_string(), |b| format!("≤{b}ms")))
+                .collect();
+            let series = histograms
+                .iter()
+                .map(|(name, h)| {
+                    let counts: Vec<f64> = h["counts"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|c| c.as_f64().unwrap_or(0.0))
+                        .collect();
+                    let total = counts.iter().sum::<f64>().max(1.0);
+                    (name.clone(), counts.iter().map(|c| c / total).collect())
+                })
+                .collect();
+            let chart = LatencyHistogram {
+                title: "Commit latency per variant".into(),
+                buckets,
+                series,
+            };
+            charts.extend(reports::render(&chart, &dir.join("commit-latency"))?);
+            let runs: Vec<String> = self.runs.iter().map(|(l, _)| Self::label(l)).collect();
+            let metric = |key: &str| -> Vec<f64> {
+                self.runs
+                    .iter()
+                    .map(|(_, o)| o.metrics.get(key).and_then(Value::as_f64).unwrap_or(0.0))
+                    .collect()
+            };
+            let chart = Blocking {
+                title: "How long prepared participants were blocked, per variant".into(),
+                runs,
+                series: vec![
+                    ("longest (ms)".into(), metric("blocked_ms_max")),
+                    ("99th percentile (ms)".into(), metric("blocked_ms_p99")),
+                ],
+            };
+            charts.extend(reports::render(&chart, &dir.join("blocking"))?);
+        }
+        let mut md = String::from("# Comparison\n\nMade by `dsim compare`.\n\n```\n");
+        md.push_str(&self.to_text());
+        md.push_str("```\n");
+        for c in charts
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+        {
+            let f = c
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let _ = write!(md, "\n![{f}]({f})\n");
+        }
+        let md_path = dir.join("compare.md");
+        std::fs::write(&md_path, md)
+            .map_err(|e| format!("cannot write {}: {e}", md_path.display()))?;
+        files.extend(charts.iter().map(|p| p.display().to_string()));
+        files.push(md_path.display().to_string());
+        Ok(files)
+    }
+}

@@ -123,3 +123,39 @@ fn two_phase_commit_holds_for_every_seed_under_the_nemesis() {
         assert_eq!(code, 0, "seed {seed}: {}", v["violations"]);
     }
 }
+
+#[test]
+fn compare_puts_variants_side_by_side_with_charts() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("compare-out");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = dsim(&[
+        "compare",
+        "scenarios/2pc-coordinator-crash.ron",
+        "scenarios/2pc-cooperative-crash.ron",
+        "--out",
+        &dir.to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("2pc-coordinator-crash") && text.contains("blocked_ms_max"),
+        "{text}"
+    );
+    for chart in ["commit-latency", "blocking"] {
+        let svg = std::fs::read_to_string(dir.join(format!("{chart}.svg"))).unwrap();
+        assert!(
+            svg.contains("2pc-cooperative-crash"),
+            "{chart}.svg names the runs"
+        );
+        assert_eq!(
+            &std::fs::read(dir.join(format!("{chart}.png"))).unwrap()[1..4],
+            b"PNG"
+        );
+    }
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("compare.json")).unwrap()).unwrap();
+    assert_eq!(json["runs"].as_array().unwrap().len(), 2);
+    assert!(std::fs::read_to_string(dir.join("compare.md"))
+        .unwrap()
+        .contains("![blocking.svg](blocking.svg)"));
+}

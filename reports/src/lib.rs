@@ -8,8 +8,10 @@
 //! |---|---|
 //! | [`balance`] | `dsim balance`: load per node, imbalance against virtual nodes, keys moved |
 //! | [`timeline`] | load per node over virtual time, through membership changes |
+//! | [`compare`] | several runs side by side: commit latency histograms, blocking time |
 
 pub mod balance;
+pub mod compare;
 pub mod timeline;
 
 use std::path::{Path, PathBuf};

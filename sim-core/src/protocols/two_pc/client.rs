@@ -66,11 +66,11 @@ impl Client {
             .into_iter()
             .map(|p| (p, ctx.random().below(keys) as u32, tx))
             .collect();
-        ctx.observe(CommitObservation::Submitted { tx });
+        ctx.observe(CommitObservation::Submitted { req: tx });
         ctx.send(
             Shared::COORDINATOR,
             CommitMessage::Submit {
-                tx,
+                req: tx,
                 writes: writes.clone(),
             },
         );
@@ -84,7 +84,10 @@ impl Client {
             THINK => self.submit(ctx),
             TIMEOUT => {
                 if let Some((tx, writes)) = self.current.clone() {
-                    ctx.send(Shared::COORDINATOR, CommitMessage::Submit { tx, writes });
+                    ctx.send(
+                        Shared::COORDINATOR,
+                        CommitMessage::Submit { req: tx, writes },
+                    );
                     self.wait(ctx, self.shared.options.request_timeout.0, TIMEOUT);
                 }
             }
@@ -93,10 +96,10 @@ impl Client {
     }
 
     pub fn on_message(&mut self, ctx: Ctx, _from: NodeId, msg: CommitMessage) {
-        if let CommitMessage::Outcome { tx, committed } = msg {
+        if let CommitMessage::Outcome { req: tx, committed } = msg {
             if self.current.as_ref().is_some_and(|(t, _)| *t == tx) {
                 self.current = None;
-                ctx.observe(CommitObservation::Finished { tx, committed });
+                ctx.observe(CommitObservation::Finished { req: tx, committed });
                 self.wait(ctx, self.shared.options.think_time.0, THINK);
             }
         }

@@ -1,4 +1,14 @@
 //! The coordinator: collects votes, force-logs commits, and sees every decision through.
+//!
+//! Transaction ids are the coordinator's, not the clients': each life of the coordinator
+//! draws a boot nonce, and a client's request is bound to a fresh id when it first
+//! arrives. So when a restarted coordinator, having forgotten a transaction, answers a
+//! participant's question with "abort" (presumed abort) and then receives the client's
+//! resubmitted request, it runs a new transaction under a new id: the old one can only
+//! ever abort. (Reusing the client's id here once let a second round commit a transaction
+//! the first round had aborted at one participant: found by the seed sweep.) A committed
+//! request is found again after a restart through its `req/…` record, written in the same
+//! forced write as the COMMIT.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -23,7 +33,8 @@ enum Phase {
 }
 
 struct Tx {
-    client: NodeId,
+    /// The client and its request id (none for decisions resent after a restart).
+    client: Option<(NodeId, u64)>,
     writes: BTreeMap<NodeId, Vec<(u32, u64)>>,
     phase: Phase,
     started_ns: u64,
@@ -39,10 +50,16 @@ impl Tx {
 
 pub struct Coordinator {
     shared: Rc<Shared>,
+    boot: u64,
+    next: u64,
     txs: BTreeMap<TxId, Tx>,
-    /// Outcomes of finished transactions, for late questions (volatile: presumed abort
-    /// answers for the forgotten ones, the log for the committed ones).
+    /// Client requests in flight → their transaction.
+    requests: BTreeMap<u64, TxId>,
+    /// Outcomes of finished transactions and requests, for late questions. Volatile:
+    /// after a restart, presumed abort answers for the forgotten transactions, and the log
+    /// for the committed ones.
     finished: BTreeMap<TxId, bool>,
+    finished_requests: BTreeMap<u64, bool>,
     timer_armed: bool,
 }
 
@@ -50,16 +67,23 @@ impl Coordinator {
     pub fn new(shared: Rc<Shared>) -> Self {
         Coordinator {
             shared,
+            boot: 0,
+            next: 0,
             txs: BTreeMap::new(),
+            requests: BTreeMap::new(),
             finished: BTreeMap::new(),
+            finished_requests: BTreeMap::new(),
             timer_armed: false,
         }
     }
 
-    pub fn on_start(&mut self, _ctx: Ctx) {}
+    pub fn on_start(&mut self, ctx: Ctx) {
+        self.boot = ctx.random().next_u64() & 0xFFFF_FFFF;
+    }
 
-    /// Resends the decision of every logged COMMIT without END.
+    /// A new life: a new nonce, and the decision of every logged COMMIT without END resent.
     pub fn on_restart(&mut self, ctx: Ctx) {
+        self.on_start(ctx);
         let committed: Vec<(TxId, Vec<NodeId>)> = ctx
             .storage()
             .entries()
@@ -70,13 +94,13 @@ impl Coordinator {
                 _ => None,
             })
             .collect();
+        let now = ctx.now();
         for (tx, participants) in committed {
             if ctx.storage().get(&tx_key("end", tx)).is_some() {
                 self.finished.insert(tx, true);
                 continue;
             }
             let writes = participants.iter().map(|&p| (p, Vec::new())).collect();
-            let now = ctx.now();
             let phase = Phase::Deciding {
                 commit: true,
                 acked: BTreeSet::new(),
@@ -84,7 +108,7 @@ impl Coordinator {
             self.txs.insert(
                 tx,
                 Tx {
-                    client: 0,
+                    client: None,
                     writes,
                     phase,
                     started_ns: now,
@@ -105,7 +129,7 @@ impl Coordinator {
         }
     }
 
-    fn prepare(&self, ctx: Ctx, tx: TxId, t: &Tx, to: NodeId) {
+    fn prepare(ctx: Ctx, tx: TxId, t: &Tx, to: NodeId) {
         let msg = CommitMessage::Prepare {
             tx,
             writes: t.writes[&to].clone(),
@@ -114,8 +138,8 @@ impl Coordinator {
         ctx.send(to, msg);
     }
 
-    /// Decides. A commit is force-logged before anyone hears of it; an abort is not
-    /// logged at all (presumed abort).
+    /// Decides. A commit is force-logged (with the request it answers) before anyone hears
+    /// of it; an abort is not logged at all (presumed abort).
     fn decide(&mut self, ctx: Ctx, tx: TxId, commit: bool) {
         let Some(t) = self.txs.get_mut(&tx) else {
             return;
@@ -128,6 +152,10 @@ impl Coordinator {
                     participants: participants.clone(),
                 },
             );
+            if let Some((_, req)) = t.client {
+                ctx.storage()
+                    .put(tx_key("req", req), CommitRecord::Request(tx));
+            }
             ctx.storage().sync();
         }
         t.phase = Phase::Deciding {
@@ -143,11 +171,13 @@ impl Coordinator {
         for p in participants {
             ctx.send(p, CommitMessage::Decision { tx, commit });
         }
-        if t.client != 0 {
+        if let Some((client, req)) = t.client {
+            self.requests.remove(&req);
+            self.finished_requests.insert(req, commit);
             ctx.send(
-                t.client,
+                client,
                 CommitMessage::Outcome {
-                    tx,
+                    req,
                     committed: commit,
                 },
             );
@@ -160,43 +190,32 @@ impl Coordinator {
         }
         self.timer_armed = false;
         let now = ctx.now();
-        let vote_timeout = self.shared.options.vote_timeout.0;
+        let (vote_timeout, resend_after) = (
+            self.shared.options.vote_timeout.0,
+            self.shared.options.request_timeout.0,
+        );
         let mut give_up = Vec::new();
         let mut commit_anyway = Vec::new();
-        let resend_after = self.shared.options.request_timeout.0;
         for (&tx, t) in self.txs.iter_mut() {
             let late = now.saturating_sub(t.started_ns) > vote_timeout;
             let due = now.saturating_sub(t.sent_ns) >= resend_after;
-            if due {
-                t.sent_ns = now;
-            }
             match &t.phase {
+                Phase::Voting { .. } if late => give_up.push(tx),
+                // Everyone voted yes and some pre-committed: commit; the silent ones learn
+                // it when they come back.
+                Phase::PreCommitting { .. } if late => commit_anyway.push(tx),
+                _ if !due => {}
                 Phase::Voting { yes } => {
-                    if late {
-                        give_up.push(tx);
-                    } else if due {
-                        for &p in t.writes.keys().filter(|p| !yes.contains(p)) {
-                            let msg = CommitMessage::Prepare {
-                                tx,
-                                writes: t.writes[&p].clone(),
-                                participants: t.writes.keys().copied().collect(),
-                            };
-                            ctx.send(p, msg);
-                        }
+                    for &p in t.writes.keys().filter(|p| !yes.contains(p)) {
+                        Self::prepare(ctx, tx, t, p);
                     }
                 }
                 Phase::PreCommitting { acked } => {
-                    // Everyone voted yes and some pre-committed: commit; the silent ones
-                    // learn it when they come back.
-                    if late {
-                        commit_anyway.push(tx);
-                    } else if due {
-                        for &p in t.writes.keys().filter(|p| !acked.contains(p)) {
-                            ctx.send(p, CommitMessage::PreCommit { tx });
-                        }
+                    for &p in t.writes.keys().filter(|p| !acked.contains(p)) {
+                        ctx.send(p, CommitMessage::PreCommit { tx });
                     }
                 }
-                Phase::Deciding { commit, acked } if due => {
+                Phase::Deciding { commit, acked } => {
                     for &p in t.writes.keys().filter(|p| !acked.contains(p)) {
                         ctx.send(
                             p,
@@ -207,7 +226,9 @@ impl Coordinator {
                         );
                     }
                 }
-                Phase::Deciding { .. } => {}
+            }
+            if due {
+                t.sent_ns = now;
             }
         }
         for tx in give_up {
@@ -219,14 +240,20 @@ impl Coordinator {
         self.arm(ctx);
     }
 
+    /// What the coordinator can say of a transaction it is not working on: the log says
+    /// commit, or it presumes abort.
+    fn settled(&self, ctx: Ctx, tx: TxId) -> bool {
+        self.finished.get(&tx).copied().unwrap_or(false)
+            || ctx.storage().get(&tx_key("commit", tx)).is_some()
+    }
+
     pub fn on_message(&mut self, ctx: Ctx, from: NodeId, msg: CommitMessage) {
         match msg {
-            CommitMessage::Submit { tx, writes } => self.submit(ctx, from, tx, writes),
+            CommitMessage::Submit { req, writes } => self.submit(ctx, from, req, writes),
             CommitMessage::Vote { tx, yes } => {
                 let three = self.shared.options.variant == Variant::ThreePc;
                 let Some(t) = self.txs.get_mut(&tx) else {
-                    // Forgotten or finished: tell what the log says (presumed abort).
-                    let commit = self.finished.get(&tx).copied().unwrap_or(false);
+                    let commit = self.settled(ctx, tx);
                     ctx.send(from, CommitMessage::Decision { tx, commit });
                     return;
                 };
@@ -293,10 +320,7 @@ impl Coordinator {
                 let decided = match self.txs.get(&tx).map(|t| &t.phase) {
                     Some(Phase::Deciding { commit, .. }) => Some(*commit),
                     Some(_) => None, // still deciding: the participant asks again
-                    None => Some(
-                        self.finished.get(&tx).copied().unwrap_or(false)
-                            || ctx.storage().get(&tx_key("commit", tx)).is_some(),
-                    ),
+                    None => Some(self.settled(ctx, tx)),
                 };
                 if let Some(commit) = decided {
                     ctx.send(from, CommitMessage::Decision { tx, commit });
@@ -306,40 +330,31 @@ impl Coordinator {
         }
     }
 
-    fn submit(&mut self, ctx: Ctx, client: NodeId, tx: TxId, writes: Vec<(NodeId, u32, u64)>) {
-        if let Some(t) = self.txs.get_mut(&tx) {
-            t.client = client;
-            if let Phase::Deciding { commit, .. } = t.phase {
+    fn submit(&mut self, ctx: Ctx, client: NodeId, req: u64, writes: Vec<(NodeId, u32, u64)>) {
+        if let Some(&tx) = self.requests.get(&req) {
+            if let Some(Phase::Deciding { commit, .. }) = self.txs.get(&tx).map(|t| &t.phase) {
                 ctx.send(
                     client,
                     CommitMessage::Outcome {
-                        tx,
-                        committed: commit,
+                        req,
+                        committed: *commit,
                     },
                 );
             }
             return;
         }
-        if let Some(&commit) = self.finished.get(&tx) {
-            ctx.send(
-                client,
-                CommitMessage::Outcome {
-                    tx,
-                    committed: commit,
-                },
-            );
+        let known = self.finished_requests.get(&req).copied().or_else(|| {
+            match ctx.storage().get(&tx_key("req", req)) {
+                Some(CommitRecord::Request(_)) => Some(true),
+                _ => None,
+            }
+        });
+        if let Some(committed) = known {
+            ctx.send(client, CommitMessage::Outcome { req, committed });
             return;
         }
-        if ctx.storage().get(&tx_key("commit", tx)).is_some() {
-            ctx.send(
-                client,
-                CommitMessage::Outcome {
-                    tx,
-                    committed: true,
-                },
-            );
-            return;
-        }
+        let tx = (self.boot << 32) | self.next;
+        self.next += 1;
         let mut by_participant: BTreeMap<NodeId, Vec<(u32, u64)>> = BTreeMap::new();
         for (p, key, value) in writes {
             by_participant.entry(p).or_default().push((key, value));
@@ -355,30 +370,32 @@ impl Coordinator {
                 };
                 ctx.send(p, msg);
             }
-            self.finished.insert(tx, true);
+            self.finished_requests.insert(req, true);
             ctx.send(
                 client,
                 CommitMessage::Outcome {
-                    tx,
+                    req,
                     committed: true,
                 },
             );
             return;
         }
         let now = ctx.now();
+        let phase = Phase::Voting {
+            yes: BTreeSet::new(),
+        };
         let t = Tx {
-            client,
+            client: Some((client, req)),
             writes: by_participant,
-            phase: Phase::Voting {
-                yes: BTreeSet::new(),
-            },
+            phase,
             started_ns: now,
             sent_ns: now,
         };
         for &p in t.writes.keys() {
-            self.prepare(ctx, tx, &t, p);
+            Self::prepare(ctx, tx, &t, p);
         }
         self.txs.insert(tx, t);
+        self.requests.insert(req, tx);
         self.arm(ctx);
     }
 }

@@ -57,10 +57,10 @@ pub const LATENCY_BUCKETS_MS: [f64; 12] = [
 impl Metrics<CommitNode> for CommitMetrics {
     fn on_observation(&mut self, now_ns: u64, node: NodeId, obs: &CommitObservation) {
         match *obs {
-            CommitObservation::Submitted { tx } => {
+            CommitObservation::Submitted { req: tx } => {
                 self.submitted.entry(tx).or_insert(now_ns);
             }
-            CommitObservation::Finished { tx, committed } => {
+            CommitObservation::Finished { req: tx, committed } => {
                 if committed {
                     self.committed += 1;
                     if let Some(t) = self.submitted.remove(&tx) {

@@ -174,19 +174,20 @@ impl TryFrom<CommitSpec> for CommitOptions {
     }
 }
 
-/// A transaction id: (client, sequence) packed, unique across client restarts.
+/// A transaction id, chosen by the coordinator: (boot nonce, counter), so that no two
+/// coordinator lives ever use one id for two transactions.
 pub type TxId = u64;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum CommitMessage {
-    /// Client → coordinator: writes as (participant, key, value).
+    /// Client → coordinator: its request id, and writes as (participant, key, value).
     Submit {
-        tx: TxId,
+        req: u64,
         writes: Vec<(NodeId, u32, u64)>,
     },
-    /// Coordinator → client.
+    /// Coordinator → client: what became of request `req`.
     Outcome {
-        tx: TxId,
+        req: u64,
         committed: bool,
     },
     /// Coordinator → participant: your writes, and who else takes part.
@@ -234,12 +235,13 @@ pub enum CommitMessage {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum CommitObservation {
+    /// A client sent a new request.
     Submitted {
-        tx: TxId,
+        req: u64,
     },
-    /// The client learned the outcome.
+    /// The client learned the outcome of its request.
     Finished {
-        tx: TxId,
+        req: u64,
         committed: bool,
     },
     /// The coordinator decided.
@@ -284,6 +286,8 @@ pub enum CommitRecord {
     End,
     /// Participant: a key's value.
     Value(u64),
+    /// Coordinator: the transaction that committed a client's request.
+    Request(TxId),
 }
 
 pub(crate) fn tx_key(kind: &str, tx: TxId) -> String {
@@ -307,12 +311,7 @@ impl Shared {
     }
 
     pub fn tx_name(&self, tx: TxId) -> String {
-        let client = (tx >> 40) as usize;
-        format!(
-            "{}/{}",
-            self.names.get(client).map_or("?", |s| s.as_str()),
-            tx & 0xFF_FFFF_FFFF
-        )
+        format!("t{:x}.{}", tx >> 32, tx & 0xFFFF_FFFF)
     }
 }
 

@@ -154,9 +154,13 @@ impl Participant {
         let no = conflict || ctx.random().chance(self.shared.options.vote_no_probability);
         let now = ctx.now();
         if no {
-            // A no vote aborts here and now; nothing to force (presumed abort).
+            // A no vote aborts here and now, and the abort is forced: presumed abort spares
+            // the coordinator's abort records, but a participant that forgot its no vote in
+            // a crash could vote yes on a resent prepare and reverse a decision it had made
+            // (found by the seed sweep).
             ctx.storage()
                 .put(tx_key("outcome", tx), CommitRecord::Aborted);
+            ctx.storage().sync();
             let t = Tx::ended(false, writes, participants.clone(), now);
             self.txs.insert(tx, t);
             ctx.observe(CommitObservation::Voted { tx, yes: false });
