@@ -316,7 +316,7 @@ impl<'a> Comparison<'a> {
 
     /// compare.json, compare.md, and for commit runs the latency and blocking charts.
     pub fn write(&self, dir: &std::path::Path) -> Result<Vec<String>, String> {
-        use reports::compare::{Blocking, LatencyHistogram};
+        use reports::compare::{blocking, latency_histogram};
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let mut files = Vec::new();
@@ -356,11 +356,7 @@ impl<'a> Comparison<'a> {
                     (name.clone(), counts.iter().map(|c| c / total).collect())
                 })
                 .collect();
-            let chart = LatencyHistogram {
-                title: "Commit latency per variant".into(),
-                buckets,
-                series,
-            };
+            let chart = latency_histogram(buckets, series);
             charts.extend(reports::render(&chart, &dir.join("commit-latency"))?);
             let runs: Vec<String> = self.runs.iter().map(|(l, _)| Self::label(l)).collect();
             let metric = |key: &str| -> Vec<f64> {
@@ -369,14 +365,7 @@ impl<'a> Comparison<'a> {
                     .map(|(_, o)| o.metrics.get(key).and_then(Value::as_f64).unwrap_or(0.0))
                     .collect()
             };
-            let chart = Blocking {
-                title: "How long prepared participants were blocked, per variant".into(),
-                runs,
-                series: vec![
-                    ("longest (ms)".into(), metric("blocked_ms_max")),
-                    ("99th percentile (ms)".into(), metric("blocked_ms_p99")),
-                ],
-            };
+            let chart = blocking(runs, metric("blocked_ms_max"), metric("blocked_ms_p99"));
             charts.extend(reports::render(&chart, &dir.join("blocking"))?);
         }
         let mut md = String::from("# Comparison\n\nMade by `dsim compare`.\n\n```\n");

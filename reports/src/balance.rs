@@ -5,11 +5,11 @@ use std::path::Path;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+
+use crate::bars::GroupedBars;
 use sim_core::placement::balance::{BalanceReport, SchemeBalance};
 
-use crate::{
-    category_chart, color, draw_legend, font, group, render, Chart, DrawResult, OrMessage,
-};
+use crate::{color, draw_legend, font, group, render, Chart, DrawResult, OrMessage};
 
 /// Is the load that matters requests (Zipf) or keys (uniform)?
 fn load_of(report: &BalanceReport, s: &SchemeBalance) -> (Vec<f64>, &'static str) {
@@ -193,75 +193,45 @@ impl Chart for ImbalanceVsVnodes<'_> {
 }
 
 /// Chart 3: fraction of keys moved on a join and on a leave, per scheme, against 1/n.
-pub struct MovedOnChange<'a>(pub &'a BalanceReport);
-
-impl Chart for MovedOnChange<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
-        let r = self.0;
-        let n = r.schemes.len();
-        let names: Vec<String> = r.schemes.iter().map(|s| s.scheme.clone()).collect();
-        let title = format!(
-            "Keys moved when {} joins ({} to {} nodes) and when {} leaves ({} to {})",
-            r.joined,
-            r.nodes.len(),
-            r.nodes.len() + 1,
-            r.left,
-            r.nodes.len(),
-            r.nodes.len() - 1
-        );
-        let mut chart = category_chart(
-            root,
-            &title,
-            &names,
-            "placement scheme",
-            "fraction of all keys moved",
-            1.05,
-        )?;
-        let bars = [("join", 0usize), ("leave", 1usize)];
-        for (label, k) in bars {
-            let c = color(k);
-            chart
-                .draw_series(r.schemes.iter().enumerate().map(|(i, s)| {
-                    let v = if k == 0 {
-                        s.moved_on_join
-                    } else {
-                        s.moved_on_leave
-                    };
-                    let x0 = i as f64 - 0.36 + k as f64 * 0.36;
-                    Rectangle::new([(x0, 0.0), (x0 + 0.34, v)], c.filled())
-                }))
-                .msg()?
-                .label(format!("moved on {label}"))
-                .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], c.filled()));
-            chart
-                .draw_series(r.schemes.iter().enumerate().map(|(i, s)| {
-                    let v = if k == 0 {
-                        s.moved_on_join
-                    } else {
-                        s.moved_on_leave
-                    };
-                    let x0 = i as f64 - 0.36 + k as f64 * 0.36;
-                    Text::new(format!("{v:.3}"), (x0 + 0.02, v + 0.035), font(14))
-                }))
-                .msg()?;
-        }
-        for (label, y, c) in [
-            ("ideal on join: 1/(n+1)", r.ideal_join, color(2)),
-            ("ideal on leave: 1/n", r.ideal_leave, color(3)),
-        ] {
-            chart
-                .draw_series(LineSeries::new(
-                    [(-0.5, y), (n as f64 - 0.5, y)],
-                    c.stroke_width(2),
-                ))
-                .msg()?
-                .label(format!("{label} = {y:.3}"))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(2))
-                });
-        }
-        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
-    }
+pub fn moved_on_change(r: &BalanceReport) -> GroupedBars {
+    let names: Vec<String> = r.schemes.iter().map(|s| s.scheme.clone()).collect();
+    let title = format!(
+        "Keys moved when {} joins ({} to {} nodes) and when {} leaves ({} to {})",
+        r.joined,
+        r.nodes.len(),
+        r.nodes.len() + 1,
+        r.left,
+        r.nodes.len(),
+        r.nodes.len() - 1
+    );
+    let mut chart = GroupedBars::new(
+        title,
+        names,
+        "placement scheme",
+        "fraction of all keys moved",
+    )
+    .series(
+        "moved on join",
+        r.schemes.iter().map(|s| s.moved_on_join).collect(),
+    )
+    .series(
+        "moved on leave",
+        r.schemes.iter().map(|s| s.moved_on_leave).collect(),
+    );
+    chart.y_floor = 0.9;
+    chart.value_decimals = Some(3);
+    chart.references = vec![
+        (
+            Some(format!("ideal on join: 1/(n+1) = {:.3}", r.ideal_join)),
+            r.ideal_join,
+        ),
+        (
+            Some(format!("ideal on leave: 1/n = {:.3}", r.ideal_leave)),
+            r.ideal_leave,
+        ),
+    ];
+    chart.size = (1200, 700);
+    chart
 }
 
 /// Writes the three charts (SVG and PNG), `balance.json` and `balance.md` into `dir`.
@@ -270,7 +240,7 @@ pub fn write(report: &BalanceReport, dir: &Path) -> Result<Vec<String>, String> 
     let rendered = [
         render(&LoadPerNode(report), &dir.join("load-per-node"))?,
         render(&ImbalanceVsVnodes(report), &dir.join("imbalance-vs-vnodes"))?,
-        render(&MovedOnChange(report), &dir.join("moved-on-change"))?,
+        render(&moved_on_change(report), &dir.join("moved-on-change"))?,
     ];
     let mut written: Vec<String> = rendered
         .iter()

@@ -11,6 +11,7 @@
 //! | [`compare`] | several runs side by side: commit latency histograms, blocking time |
 
 pub mod balance;
+pub mod bars;
 pub mod compare;
 pub mod timeline;
 

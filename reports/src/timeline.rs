@@ -6,7 +6,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde_json::Value;
 
-use crate::{category_chart, color, font, render, Chart, DrawResult, OrMessage};
+use crate::bars::GroupedBars;
+use crate::{color, font, render, Chart, DrawResult, OrMessage};
 
 /// The `load_timeline` metric of a run.
 pub struct LoadTimeline {
@@ -170,108 +171,60 @@ pub fn write(
         written.extend(render(&t, &dir.join("load-over-time"))?);
     }
     let title = format!("Keys and requests per node at the end: {name}, seed {seed}");
-    if let Some(bars) = NodeLoad::from_metrics(title, metrics) {
+    if let Some(bars) = node_load(title, metrics) {
         written.extend(render(&bars, &dir.join("load-per-node"))?);
     }
     Ok(written)
 }
 
-/// Keys and requests per node relative to a fair share, at the end of a run.
-pub struct NodeLoad {
-    pub title: String,
-    pub nodes: Vec<String>,
-    /// (label, values per node)
-    pub series: Vec<(String, Vec<f64>)>,
-}
-
-impl NodeLoad {
-    /// From a key-value run's metrics: keys and requests of the final members.
-    pub fn from_metrics(title: String, m: &serde_json::Map<String, Value>) -> Option<Self> {
-        let all: Vec<String> = m
-            .get("load_timeline")?
-            .get("nodes")?
+/// Keys and requests per node relative to a fair share, at the end of a key-value run
+/// (final members only), or `None` if the metrics have neither.
+pub fn node_load(title: String, m: &serde_json::Map<String, Value>) -> Option<GroupedBars> {
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n.as_str().map(String::from))
+            .collect()
+    };
+    let all = strings(m.get("load_timeline")?.get("nodes")?);
+    let members = strings(m.get("members")?);
+    let index: Vec<usize> = members
+        .iter()
+        .filter_map(|n| all.iter().position(|a| a == n))
+        .collect();
+    let relative = |key: &str| -> Option<Vec<f64>> {
+        let values: Vec<f64> = m
+            .get(key)?
             .as_array()?
             .iter()
-            .filter_map(|n| n.as_str().map(String::from))
+            .map(|v| v.as_f64().unwrap_or(0.0))
             .collect();
-        let members: Vec<String> = m
-            .get("members")?
-            .as_array()?
+        let picked: Vec<f64> = index
             .iter()
-            .filter_map(|n| n.as_str().map(String::from))
+            .map(|&i| values.get(i).copied().unwrap_or(0.0))
             .collect();
-        let index: Vec<usize> = members
-            .iter()
-            .filter_map(|n| all.iter().position(|a| a == n))
-            .collect();
-        let relative = |key: &str| -> Option<Vec<f64>> {
-            let values: Vec<f64> = m
-                .get(key)?
-                .as_array()?
+        let mean = picked.iter().sum::<f64>() / picked.len().max(1) as f64;
+        Some(
+            picked
                 .iter()
-                .map(|v| v.as_f64().unwrap_or(0.0))
-                .collect();
-            let picked: Vec<f64> = index
-                .iter()
-                .map(|&i| values.get(i).copied().unwrap_or(0.0))
-                .collect();
-            let mean = picked.iter().sum::<f64>() / picked.len().max(1) as f64;
-            Some(
-                picked
-                    .iter()
-                    .map(|v| if mean > 0.0 { v / mean } else { 0.0 })
-                    .collect(),
-            )
-        };
-        Some(NodeLoad {
-            title,
-            nodes: members,
-            series: vec![
-                ("keys held at the end".into(), relative("keys_per_node")?),
-                (
-                    "requests served over the whole run".into(),
-                    relative("requests_per_node")?,
-                ),
-            ],
-        })
-    }
-}
-
-impl Chart for NodeLoad {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
-        let n = self.nodes.len();
-        let y_max = self
-            .series
-            .iter()
-            .flat_map(|s| s.1.iter().copied())
-            .fold(1.5, f64::max)
-            * 1.15;
-        let mut chart = category_chart(
-            root,
-            &self.title,
-            &self.nodes,
-            "storage node (members at the end)",
-            "relative to the mean (1 = fair share)",
-            y_max,
-        )?;
-        let width = 0.8 / self.series.len() as f64;
-        for (k, (label, values)) in self.series.iter().enumerate() {
-            let c = color(k);
-            chart
-                .draw_series(values.iter().enumerate().map(|(i, &v)| {
-                    let x0 = i as f64 - 0.4 + k as f64 * width;
-                    Rectangle::new([(x0, 0.0), (x0 + width * 0.92, v)], c.filled())
-                }))
-                .msg()?
-                .label(label.clone())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], c.filled()));
-        }
-        chart
-            .draw_series(LineSeries::new(
-                [(-0.5, 1.0), (n as f64 - 0.5, 1.0)],
-                BLACK.stroke_width(1),
-            ))
-            .msg()?;
-        crate::draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
-    }
+                .map(|v| if mean > 0.0 { v / mean } else { 0.0 })
+                .collect(),
+        )
+    };
+    let mut chart = GroupedBars::new(
+        title,
+        members,
+        "storage node (members at the end)",
+        "relative to the mean (1 = fair share)",
+    )
+    .series("keys held at the end", relative("keys_per_node")?)
+    .series(
+        "requests served over the whole run",
+        relative("requests_per_node")?,
+    );
+    chart.y_floor = 1.5;
+    chart.references.push((None, 1.0));
+    chart.size = (1200, 700);
+    Some(chart)
 }
