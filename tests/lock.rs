@@ -5,17 +5,8 @@ mod common;
 
 use std::path::Path;
 
-use common::{dsim, stderr};
+use common::{dsim, run, stderr};
 use serde_json::Value;
-
-fn run(file: &str, extra: &[&str]) -> (i32, Value) {
-    let mut args = vec!["run", file, "--json"];
-    args.extend_from_slice(extra);
-    let out = dsim(&args);
-    let v = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{file}: {e} {}", stderr(&out)));
-    (out.status.code().unwrap(), v)
-}
 
 fn violation(v: &Value) -> (String, String) {
     let x = &v["violations"][0];
