@@ -3,6 +3,7 @@
 //! Exit status: 0 every invariant held; 1 an invariant was violated; 2 bad input or usage.
 
 mod summary;
+mod sweep;
 
 use std::io::Write;
 use std::path::Path;
@@ -62,6 +63,33 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<String>,
         /// Print the comparison as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a range of seeds on every core; report the failing ones, grouped by invariant.
+    Sweep {
+        /// The scenario file (RON).
+        scenario: String,
+        /// Seeds to run, A..B (B excluded).
+        #[arg(long, default_value = "0..100")]
+        seeds: sweep::SeedRange,
+        /// Worker threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Stop launching seeds once this many have failed.
+        #[arg(long, value_name = "K")]
+        stop_after: Option<u64>,
+        /// Run only shard I of N: the seeds whose offset in the range is I modulo N.
+        #[arg(long, value_name = "I/N", default_value = "0/1")]
+        shard: sweep::Shard,
+        /// Print the result as JSON (what `dsim merge` reads).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge the --json results of the shards of one sweep into the whole sweep's result.
+    Merge {
+        #[arg(required = true)]
+        results: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -138,6 +166,44 @@ fn main() -> ExitCode {
             out,
             json,
         } => compare(&scenarios, out.as_deref(), json),
+        Command::Sweep {
+            scenario,
+            seeds,
+            jobs,
+            stop_after,
+            shard,
+            json,
+        } => {
+            let loaded = match LoadedScenario::load(&scenario) {
+                Ok(s) => s,
+                Err(e) => return fail_input(e),
+            };
+            let jobs =
+                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let result = sweep::sweep(&loaded, seeds, shard, jobs, stop_after);
+            report_sweep(&result, json)
+        }
+        Command::Merge { results, json } => {
+            let mut parts = Vec::new();
+            for path in &results {
+                let text = match std::fs::read_to_string(path) {
+                    Ok(t) => t,
+                    Err(e) => return fail_input(format!("cannot read {path}: {e}")),
+                };
+                match serde_json::from_str(&text) {
+                    Ok(p) => parts.push(p),
+                    Err(e) => {
+                        return fail_input(format!(
+                            "{path} is not a `dsim sweep --json` result: {e}"
+                        ))
+                    }
+                }
+            }
+            match sweep::merge(parts) {
+                Ok(result) => report_sweep(&result, json),
+                Err(e) => fail_input(e),
+            }
+        }
         Command::Check { scenarios } => check(&scenarios),
     }
 }
@@ -325,6 +391,23 @@ fn compare(paths: &[String], out: Option<&str>, json: bool) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Prints a sweep's result; exit 1 if any seed failed.
+fn report_sweep(result: &sweep::SweepResult, json: bool) -> ExitCode {
+    if json {
+        emit(&format!(
+            "{}\n",
+            serde_json::to_string(result).expect("serialisable")
+        ));
+    } else {
+        emit(&result.to_text());
+    }
+    if result.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 fn check(paths: &[String]) -> ExitCode {
