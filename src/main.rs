@@ -2,6 +2,7 @@
 //!
 //! Exit status: 0 every invariant held; 1 an invariant was violated; 2 bad input or usage.
 
+mod diagram;
 mod summary;
 mod sweep;
 
@@ -92,6 +93,23 @@ enum Command {
         results: Vec<String>,
         #[arg(long)]
         json: bool,
+    },
+    /// Draw a run's space-time diagram (SVG and PNG): lanes, messages, drops, faults, and
+    /// the violation; by default the 600ms before the violation.
+    Diagram {
+        /// The scenario file (RON).
+        scenario: String,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Where to write the picture (an .svg; a .png is written beside it).
+        #[arg(short, long, value_name = "FILE")]
+        output: String,
+        /// Start of the window (a duration, e.g. 1.5s).
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// End of the window.
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
     },
     /// Check scenario files without running them.
     Check {
@@ -201,6 +219,47 @@ fn main() -> ExitCode {
             }
             match sweep::merge(parts) {
                 Ok(result) => report_sweep(&result, json),
+                Err(e) => fail_input(e),
+            }
+        }
+        Command::Diagram {
+            scenario,
+            seed,
+            output,
+            from,
+            to,
+        } => {
+            let loaded = match LoadedScenario::load(&scenario) {
+                Ok(s) => s,
+                Err(e) => return fail_input(e),
+            };
+            let parse = |t: Option<String>| -> Result<Option<u64>, String> {
+                t.map(|t| {
+                    sim_core::time::parse_duration_ns(&t).and_then(|ns| {
+                        u64::try_from(ns).map_err(|_| format!("time `{t}` is negative"))
+                    })
+                })
+                .transpose()
+            };
+            let (from, to) = match (parse(from), parse(to)) {
+                (Ok(f), Ok(t)) => (f, t),
+                (Err(e), _) | (_, Err(e)) => return fail_input(e),
+            };
+            let seed = seed.unwrap_or(loaded.scenario.seed);
+            let picture = diagram::space_time(&loaded, seed, from, to);
+            let stem = Path::new(&output).with_extension("");
+            if let Some(dir) = stem.parent().filter(|d| !d.as_os_str().is_empty()) {
+                if let Err(e) = std::fs::create_dir_all(dir) {
+                    return fail_input(format!("cannot create {}: {e}", dir.display()));
+                }
+            }
+            match reports::render(&picture, &stem) {
+                Ok(files) => {
+                    let names: Vec<String> =
+                        files.iter().map(|f| f.display().to_string()).collect();
+                    emit(&format!("wrote {}\n", names.join(", ")));
+                    ExitCode::SUCCESS
+                }
                 Err(e) => fail_input(e),
             }
         }

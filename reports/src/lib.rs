@@ -8,11 +8,13 @@
 //! |---|---|
 //! | [`balance`] | `dsim balance`: load per node, imbalance against virtual nodes, keys moved |
 //! | [`timeline`] | load per node over virtual time, through membership changes |
+//! | [`diagram`] | the space-time diagram of a run |
 //! | [`compare`] | several runs side by side: commit latency histograms, blocking time |
 
 pub mod balance;
 pub mod bars;
 pub mod compare;
+pub mod diagram;
 pub mod timeline;
 
 use std::path::{Path, PathBuf};
