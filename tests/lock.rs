@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{dsim, run, stderr};
+use common::run;
 use serde_json::Value;
 
 fn violation(v: &Value) -> (String, String) {
@@ -137,38 +137,28 @@ fn fencing_holds_for_every_seed_under_the_nemesis() {
 
 #[test]
 fn impossible_lock_setups_are_bad_input() {
-    let good = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/lock-quorum-drift.ron"),
-    )
-    .unwrap();
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lock-bad");
-    std::fs::create_dir_all(&dir).unwrap();
-    for (name, from, to, expect) in [
-        (
-            "small-quorum",
-            "servers: 5",
-            "servers: 2",
-            "at least 3 servers",
-        ),
-        (
-            "lease-many",
-            "variant: Quorum",
-            "variant: Lease",
-            "only Quorum uses several",
-        ),
-        ("no-clients", "clients: 2", "clients: 0", "at least 1"),
-        (
-            "bad-variant",
-            "variant: Quorum",
-            "variant: Redlock",
-            "unknown variant `Redlock`",
-        ),
-    ] {
-        let path = dir.join(format!("{name}.ron"));
-        std::fs::write(&path, good.replacen(from, to, 1)).unwrap();
-        let out = dsim(&["check", &path.to_string_lossy()]);
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
-        assert!(err.contains(expect), "{name}: {err}");
-    }
+    common::refuses_variants(
+        "scenarios/lock-quorum-drift.ron",
+        &[
+            (
+                "small-quorum",
+                "servers: 5",
+                "servers: 2",
+                "at least 3 servers",
+            ),
+            (
+                "lease-many",
+                "variant: Quorum",
+                "variant: Lease",
+                "only Quorum uses several",
+            ),
+            ("no-clients", "clients: 2", "clients: 0", "at least 1"),
+            (
+                "bad-variant",
+                "variant: Quorum",
+                "variant: Redlock",
+                "unknown variant `Redlock`",
+            ),
+        ],
+    );
 }

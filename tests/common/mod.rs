@@ -26,3 +26,25 @@ pub fn run(file: &str, extra: &[&str]) -> (i32, Value) {
         .unwrap_or_else(|e| panic!("{file}: {e} {}", stderr(&out)));
     (out.status.code().expect("exited"), v)
 }
+
+/// For each (name, from, to, expected): `file` with its first `from` replaced by `to` must
+/// be refused by `dsim check` with exit 2, a position, and `expected` in the message.
+#[allow(dead_code)] // not every test file checks bad input
+pub fn refuses_variants(file: &str, cases: &[(&str, &str, &str, &str)]) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let good = std::fs::read_to_string(root.join(file)).unwrap();
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("refused")
+        .join(file.replace('/', "-"));
+    std::fs::create_dir_all(&dir).unwrap();
+    for &(name, from, to, expect) in cases {
+        assert!(good.contains(from), "{name}: `{from}` is not in {file}");
+        let path = dir.join(format!("{name}.ron"));
+        std::fs::write(&path, good.replacen(from, to, 1)).unwrap();
+        let out = dsim(&["check", &path.to_string_lossy()]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(expect), "{name}: expected `{expect}` in {err}");
+        assert!(err.contains(".ron:"), "{name}: no position in {err}");
+    }
+}

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::checker::{Checker, ClusterView};
-use crate::protocols::two_pc::{tx_key, CommitNode, CommitObservation, CommitRecord, Shared, TxId};
+use crate::protocols::two_pc::{
+    in_doubt, logged_outcome, CommitNode, CommitObservation, CommitRecord, Shared, TxId,
+};
 use crate::time::format_ns;
 use crate::NodeId;
 
@@ -82,25 +84,17 @@ impl Checker<CommitNode> for Atomicity {
             for (tx, participants) in committed {
                 for &q in &participants {
                     let s = cluster.storage(q);
-                    let fine = matches!(
-                        s.get(&tx_key("outcome", tx)),
-                        Some(CommitRecord::Committed { .. })
-                    ) || (s.get(&tx_key("prepared", tx)).is_some()
-                        && s.get(&tx_key("outcome", tx)).is_none());
-                    if !fine {
+                    let outcome = logged_outcome(s, tx);
+                    if outcome != Some(true) && !in_doubt(s, tx) {
                         let has: Vec<&str> = participants
                             .iter()
-                            .filter(|&&r| {
-                                matches!(
-                                    cluster.storage(r).get(&tx_key("outcome", tx)),
-                                    Some(CommitRecord::Committed { .. })
-                                )
-                            })
+                            .filter(|&&r| logged_outcome(cluster.storage(r), tx) == Some(true))
                             .map(|&r| names[r as usize].as_str())
                             .collect();
-                        let what = match s.get(&tx_key("outcome", tx)) {
-                            Some(CommitRecord::Aborted) => "aborted it",
-                            _ => "has no record of it",
+                        let what = if outcome == Some(false) {
+                            "aborted it"
+                        } else {
+                            "has no record of it"
                         };
                         return Err(format!(
                             "transaction {}: committed at {} but {} {what}; the participants diverge",

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::checker::{Checker, ClusterView};
-use crate::protocols::two_pc::{tx_key, CommitNode, CommitObservation, CommitRecord, Shared, TxId};
+use crate::protocols::two_pc::{
+    logged_outcome, CommitNode, CommitObservation, CommitRecord, Shared, TxId,
+};
 use crate::NodeId;
 
 pub struct Durability {
@@ -66,11 +68,7 @@ impl Checker<CommitNode> for Durability {
         for (&p, txs) in &self.acked {
             let s = cluster.storage(p);
             for (&tx, &commit) in txs {
-                let logged = match s.get(&tx_key("outcome", tx)) {
-                    Some(CommitRecord::Committed { .. }) => Some(true),
-                    Some(CommitRecord::Aborted) => Some(false),
-                    _ => None,
-                };
+                let logged = logged_outcome(s, tx);
                 let kept = if commit {
                     logged == Some(true)
                 } else {

@@ -296,7 +296,9 @@ impl Client {
                     // Resend the same request: the server answers it the same way.
                     let (lock, req) = (*lock, *req);
                     debug_assert!(grants.is_empty());
-                    ctx.send(0, LockMessage::Acquire { lock, req });
+                    for s in self.shared.servers() {
+                        ctx.send(s, LockMessage::Acquire { lock, req });
+                    }
                     self.wait(ctx, self.shared.options.request_timeout.0, TIMEOUT);
                 }
             }

@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use serde_json::{json, Value};
 
-use super::{CommitNode, CommitObservation, CommitRecord, Shared, TxId};
+use super::{CommitNode, CommitObservation, Shared, TxId};
 use crate::checker::{ClusterView, Metrics};
 use crate::NodeId;
 
@@ -103,11 +103,8 @@ impl Metrics<CommitNode> for CommitMetrics {
             let s = cluster.storage(p);
             in_doubt += s
                 .entries()
-                .filter(|(k, r)| {
-                    matches!(r, CommitRecord::Prepared { .. })
-                        && k.strip_prefix("prepared/")
-                            .is_some_and(|tx| s.get(&format!("outcome/{tx}")).is_none())
-                })
+                .filter_map(|(k, _)| k.strip_prefix("prepared/")?.parse::<TxId>().ok())
+                .filter(|&tx| super::in_doubt(s, tx))
                 .count() as u64;
         }
         let mut lat = self.commit_latency_ns.clone();

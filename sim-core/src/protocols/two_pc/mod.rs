@@ -294,6 +294,21 @@ pub(crate) fn tx_key(kind: &str, tx: TxId) -> String {
     format!("{kind}/{tx}")
 }
 
+/// What a participant's disk says of `tx`: `Some(true)` committed, `Some(false)` aborted,
+/// `None` no outcome logged (never heard of it, or prepared and still uncertain).
+pub fn logged_outcome(storage: &crate::storage::Storage<CommitRecord>, tx: TxId) -> Option<bool> {
+    match storage.get(&tx_key("outcome", tx)) {
+        Some(CommitRecord::Committed { .. }) => Some(true),
+        Some(CommitRecord::Aborted) => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether a participant's disk holds `tx` prepared with no outcome: in doubt.
+pub fn in_doubt(storage: &crate::storage::Storage<CommitRecord>, tx: TxId) -> bool {
+    storage.get(&tx_key("prepared", tx)).is_some() && logged_outcome(storage, tx).is_none()
+}
+
 pub struct Shared {
     pub options: CommitOptions,
     pub names: Vec<String>,
