@@ -3,6 +3,7 @@
 //! Exit status: 0 every invariant held; 1 an invariant was violated; 2 bad input or usage.
 
 mod diagram;
+mod shrink;
 mod summary;
 mod sweep;
 
@@ -110,6 +111,25 @@ enum Command {
         /// End of the window.
         #[arg(long, value_name = "TIME")]
         to: Option<String>,
+    },
+    /// Shrink a failing seed: write the smallest scenario with an explicit fault schedule
+    /// (no nemesis) that still fails the same invariant at that seed.
+    Shrink {
+        /// The scenario file (RON).
+        scenario: String,
+        /// The failing seed (default: the scenario's own).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Where to write the shrunk scenario.
+        #[arg(short, long, value_name = "FILE")]
+        output: String,
+        /// Candidate runs at most; the smallest failing scenario so far is written when
+        /// they run out.
+        #[arg(long, value_name = "N", default_value_t = 5_000)]
+        max_runs: u32,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Check scenario files without running them.
     Check {
@@ -263,8 +283,78 @@ fn main() -> ExitCode {
                 Err(e) => fail_input(e),
             }
         }
+        Command::Shrink {
+            scenario,
+            seed,
+            output,
+            max_runs,
+            json,
+        } => shrink_command(&scenario, seed, &output, max_runs, json),
         Command::Check { scenarios } => check(&scenarios),
     }
+}
+
+fn shrink_command(
+    path: &str,
+    seed: Option<u64>,
+    output: &str,
+    runs_max: u32,
+    json: bool,
+) -> ExitCode {
+    let loaded = match LoadedScenario::load(path) {
+        Ok(s) => s,
+        Err(e) => return fail_input(e),
+    };
+    if runs_max == 0 {
+        return fail_input("--max-runs must be at least 1");
+    }
+    let seed = seed.unwrap_or(loaded.scenario.seed);
+    let started = Instant::now();
+    let options = sim_core::shrink::ShrinkOptions { runs_max };
+    let shrunk = match shrink::shrink_with_progress(&loaded, seed, &options) {
+        Ok(s) => s,
+        Err(e) => return fail_input(format!("{path}: {e}")),
+    };
+    let wall = started.elapsed();
+    let command = format!("dsim shrink {path} --seed {seed} -o {output}");
+    let text = sim_core::scenario::write::to_ron(
+        &shrunk.scenario,
+        &shrink::header(&command, output, &shrunk),
+    );
+    if let Some(dir) = Path::new(output)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            return fail_input(format!("cannot create {}: {e}", dir.display()));
+        }
+    }
+    if let Err(e) = std::fs::write(output, &text) {
+        return fail_input(format!("cannot write {output}: {e}"));
+    }
+    let report = shrink::Report {
+        scenario: path,
+        seed,
+        output,
+        invariant: &shrunk.invariant,
+        before: shrunk.before,
+        after: shrunk.after,
+        nemesis_faults: shrunk.nemesis_faults,
+        runs: shrunk.runs,
+        runs_exhausted: shrunk.runs_exhausted,
+        wall_ms: wall.as_millis(),
+        steps: &shrunk.steps,
+        violation: &shrunk.violation.message,
+    };
+    if json {
+        emit(&format!(
+            "{}\n",
+            serde_json::to_string(&report).expect("serialisable")
+        ));
+    } else {
+        emit(&shrink::to_text(&report));
+    }
+    ExitCode::SUCCESS
 }
 
 /// Writes to standard output. A reader that went away (`dsim ... | head`) is not an error

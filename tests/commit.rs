@@ -150,3 +150,22 @@ fn compare_puts_variants_side_by_side_with_charts() {
         .unwrap()
         .contains("![blocking.svg](blocking.svg)"));
 }
+
+#[test]
+fn a_naive_run_cut_off_while_writes_fly_has_not_broken_atomicity_yet() {
+    // With no faults and no loss every Execute arrives; a time limit that falls between a
+    // participant applying a transaction and the other receiving it is no violation.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("naive-cut");
+    std::fs::create_dir_all(&dir).unwrap();
+    for limit_ms in (20..=400).step_by(7) {
+        let path = dir.join(format!("cut-{limit_ms}.ron"));
+        let text = format!(
+            "(name: \"cut\", limits: (time: \"{limit_ms}ms\"), \
+             network: (latency: Uniform(min: \"1ms\", max: \"10ms\")), \
+             protocol: Commit(variant: Naive, participants: 2, clients: 2, keys: 5))"
+        );
+        std::fs::write(&path, text).unwrap();
+        let (code, v) = run(&path.to_string_lossy(), &[]);
+        assert_eq!(code, 0, "cut at {limit_ms}ms: {}", v["violations"]);
+    }
+}

@@ -45,6 +45,10 @@ pub trait ClusterView<N: Node> {
     fn storage(&self, node: NodeId) -> &Storage<N::Record>;
     /// The network's message counters so far.
     fn messages(&self) -> crate::network::MessageStats;
+    /// Messages sent but not yet handled, as (from, to, message): on the wire, or waiting
+    /// in a paused node's socket buffer. An end-of-run check must not judge what they
+    /// would still change.
+    fn in_flight(&self) -> Vec<(NodeId, NodeId, &N::Message)>;
 }
 
 /// An invariant: watches a run and says when it breaks.

@@ -50,6 +50,11 @@ impl<T> EventQueue<T> {
         self.items.is_empty()
     }
 
+    /// Every pending event with its time, in no particular order (for end-of-run views).
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &T)> {
+        self.items.iter().map(|i| (i.time_ns, &i.value))
+    }
+
     /// The time of the earliest event.
     #[inline]
     pub fn peek_time_ns(&self) -> Option<u64> {

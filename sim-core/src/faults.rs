@@ -31,7 +31,7 @@ use crate::time::{format_ns, Duration, SignedDuration};
 use crate::NodeId;
 
 /// One fault. `N` is how nodes are named: a name in scenario files, an id in the engine.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub enum Fault<N> {
     Crash(N),
@@ -136,7 +136,7 @@ impl Fault<NodeId> {
 }
 
 /// A fault at a virtual time, as a scenario's `faults` list gives it.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimedFault<N> {
     pub at: Duration,

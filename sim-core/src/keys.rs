@@ -4,10 +4,10 @@
 //! proportional to 1/(i+1)^s, so `key-0` is the hottest. Sampling inverts a precomputed CDF
 //! with a binary search over one uniform draw: exact, deterministic, O(log K) per key.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// A key popularity distribution.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub enum KeyDistribution {
     /// Every key equally likely.

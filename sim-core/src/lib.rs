@@ -23,7 +23,8 @@
 //! | [`placement`] | which node owns a key: six schemes, one file each |
 //! | [`keys`] | key popularity: uniform and Zipf |
 //! | [`protocols`] | what runs on the nodes, one module each |
-//! | [`scenario`] | RON scenario files |
+//! | [`scenario`] | RON scenario files, read and written |
+//! | [`shrink`] | the shrinker: the smallest scenario that still fails the same way |
 //!
 //! ## Writing a node
 //!
@@ -76,6 +77,7 @@ pub mod placement;
 pub mod protocols;
 pub mod random;
 pub mod scenario;
+pub mod shrink;
 pub mod simulation;
 pub mod storage;
 pub mod time;

@@ -7,7 +7,7 @@
 //! and the network whole, and liveness can be judged. The nemesis draws from its own
 //! stream (`Stream::Faults`), so enabling it does not change the network's draws.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::faults::Fault;
 use crate::random::Random;
@@ -16,7 +16,7 @@ use crate::time::{Duration, SignedDuration};
 use crate::NodeId;
 
 /// How often a kind of fault strikes and how long it lasts (both means).
-#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultRate {
     /// Mean virtual time between two strikes.
@@ -27,7 +27,7 @@ pub struct FaultRate {
 }
 
 /// How often clocks jump, and by how much at most (either direction).
-#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClockJumpRate {
     #[serde(deserialize_with = "crate::scenario::types::positive_duration")]
@@ -36,7 +36,7 @@ pub struct ClockJumpRate {
 }
 
 /// The nemesis section of a scenario.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NemesisOptions {
     /// No strike before this time.

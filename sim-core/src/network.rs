@@ -8,7 +8,7 @@
 //! Partitions are checked twice: when a message is sent, and again when it would be
 //! delivered, because cutting a link also loses what was in flight on it.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::random::Random;
 use crate::scenario::types::Probability;
@@ -16,7 +16,7 @@ use crate::time::Duration;
 use crate::NodeId;
 
 /// How long a message takes from send to delivery.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, try_from = "LatencySpec")]
 pub enum Latency {
     /// Always exactly this long.
@@ -163,16 +163,16 @@ impl Default for LinkOptions {
 }
 
 /// A per-link override in a scenario: applies to messages from `from` to `to` only.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkOverrideSpec {
     pub from: crate::scenario::types::NodeName,
     pub to: crate::scenario::types::NodeName,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency: Option<Latency>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss: Option<Probability>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicate: Option<Probability>,
 }
 

@@ -30,7 +30,7 @@ use crate::trace::TraceWriter;
 use crate::NodeId;
 
 /// Everything about a run that is not the protocol: seed, limits, network, clocks, faults.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SimOptions {
     pub seed: u64,
     /// The run stops when the next event is later than this.
@@ -794,6 +794,7 @@ impl<P: Protocol> Simulation<P> {
                 slots: &self.nodes,
                 cold: &self.cold,
                 messages: self.network.stats,
+                queue: &self.queue,
             };
             for c in self.checkers.iter_mut() {
                 if let Err(message) = c.on_finish(self.now_ns, &view) {
@@ -827,6 +828,7 @@ impl<P: Protocol> Simulation<P> {
             slots: &self.nodes,
             cold: &self.cold,
             messages: self.network.stats,
+            queue: &self.queue,
         };
         let metrics = self.metrics.report(self.now_ns, &view);
         let trace_error = self.trace.as_mut().and_then(|t| t.finish().err());
@@ -860,6 +862,7 @@ struct SlotsView<'a, N: Node> {
     slots: &'a [NodeSlot<N>],
     cold: &'a [Cold<N>],
     messages: MessageStats,
+    queue: &'a EventQueue<Event<N::Message>>,
 }
 
 impl<N: Node> ClusterView<N> for SlotsView<'_, N> {
@@ -877,5 +880,16 @@ impl<N: Node> ClusterView<N> for SlotsView<'_, N> {
     }
     fn messages(&self) -> MessageStats {
         self.messages
+    }
+    fn in_flight(&self) -> Vec<(NodeId, NodeId, &N::Message)> {
+        let deferred = self.cold.iter().flat_map(|c| c.deferred.iter());
+        let queued = self.queue.iter().map(|(_, e)| e);
+        queued
+            .chain(deferred)
+            .filter_map(|e| match e {
+                Event::Deliver { from, to, msg } => Some((*from, *to, msg)),
+                _ => None,
+            })
+            .collect()
     }
 }

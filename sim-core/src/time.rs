@@ -136,8 +136,23 @@ impl<'de> Deserialize<'de> for Duration {
 
 impl serde::Serialize for Duration {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{}ns", self.0))
+        s.serialize_str(&exact_text(self.0 as i128))
     }
+}
+
+/// A duration in the largest unit that states it exactly ("1500ms", "2s", "250ns"), so
+/// that written scenarios read back to the same nanosecond.
+pub fn exact_text(ns: i128) -> String {
+    if ns == 0 {
+        return "0".to_string();
+    }
+    let units = [(NS_PER_S, "s"), (NS_PER_MS, "ms"), (NS_PER_US, "us")];
+    for (per, unit) in units {
+        if ns % per as i128 == 0 {
+            return format!("{}{unit}", ns / per as i128);
+        }
+    }
+    format!("{ns}ns")
 }
 
 /// A signed duration, for clock offsets and jumps ("-200ms").
@@ -155,7 +170,7 @@ impl<'de> Deserialize<'de> for SignedDuration {
 
 impl serde::Serialize for SignedDuration {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{}ns", self.0))
+        s.serialize_str(&exact_text(self.0 as i128))
     }
 }
 

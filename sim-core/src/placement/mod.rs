@@ -56,7 +56,7 @@ pub trait Placement {
 }
 
 /// A placement scheme and its parameters, as scenarios and `dsim balance` name them.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub enum Scheme {
     /// `hash mod n`, the seed article's formula.

@@ -19,7 +19,7 @@ use crate::time::Duration;
 use crate::NodeId;
 
 /// The `PingPong(...)` section of a scenario.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, try_from = "PingPongSpec")]
 pub struct PingPongOptions {
     /// Cluster size; nodes are named n0, n1, ...

@@ -8,10 +8,11 @@
 
 pub mod error;
 pub mod types;
+pub mod write;
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use error::ScenarioError;
 use types::{InvariantName, KnownNamesGuard, NodeName, Ppm, Probability};
@@ -29,7 +30,7 @@ use crate::time::{Duration, SignedDuration};
 use crate::NodeId;
 
 /// A whole scenario file.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// A short name, shown in summaries.
@@ -40,32 +41,32 @@ pub struct Scenario {
     pub limits: Limits,
     #[serde(default)]
     pub network: NetworkSpec,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clocks: Vec<ClockSpec>,
     pub protocol: ProtocolSpec,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<TimedFault<NodeName>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nemesis: Option<NemesisOptions>,
     /// Which invariants to check; all of the protocol's when absent.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invariants: Option<Vec<InvariantName>>,
 }
 
 /// Bounds on a run: it never hangs.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// Virtual time to simulate.
     #[serde(deserialize_with = "types::positive_duration")]
     pub time: Duration,
     /// Events to process at most.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<u64>,
 }
 
 /// The default link and per-link overrides.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkSpec {
     #[serde(default)]
@@ -74,12 +75,12 @@ pub struct NetworkSpec {
     pub loss: Probability,
     #[serde(default)]
     pub duplicate: Probability,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<LinkOverrideSpec>,
 }
 
 /// A node whose clock is off.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClockSpec {
     pub node: NodeName,
@@ -90,7 +91,7 @@ pub struct ClockSpec {
 }
 
 /// Which protocol runs, with its parameters and workload.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub enum ProtocolSpec {
     PingPong(PingPongOptions),

@@ -7,6 +7,7 @@ use serde::de::{self, Deserialize, Deserializer};
 
 /// A probability in [0, 1].
 #[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Default, serde::Serialize)]
+#[serde(transparent)]
 pub struct Probability(pub f64);
 
 impl<'de> Deserialize<'de> for Probability {
@@ -22,7 +23,8 @@ impl<'de> Deserialize<'de> for Probability {
 }
 
 /// Clock drift in parts per million, within ±500,000 (a clock at half or 1.5 times speed).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash, serde::Serialize)]
+#[serde(transparent)]
 pub struct Ppm(pub i64);
 
 impl<'de> Deserialize<'de> for Ppm {

@@ -57,7 +57,7 @@ pub use directory::Directory;
 pub use storage_node::StorageNode;
 
 /// A membership change.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub enum Change {
     /// A spare storage node joins.
@@ -67,7 +67,7 @@ pub enum Change {
 }
 
 /// A membership change at a time (on the directory's clock).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimedChange {
     pub at: Duration,
@@ -75,7 +75,7 @@ pub struct TimedChange {
 }
 
 /// The `Kv(...)` section of a scenario.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, try_from = "KvSpec")]
 pub struct KvOptions {
     /// Storage nodes that are members from the start: `s0` … `s{nodes-1}`.

@@ -52,7 +52,7 @@ pub use client::Client;
 pub use resource::Resource;
 pub use server::LockServer;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub enum Variant {
     Naive,
@@ -69,7 +69,7 @@ impl Variant {
 }
 
 /// The `Lock(...)` section of a scenario.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, try_from = "LockSpec")]
 pub struct LockOptions {
     pub variant: Variant,

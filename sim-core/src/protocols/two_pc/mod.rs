@@ -55,7 +55,7 @@ pub use client::Client;
 pub use coordinator::Coordinator;
 pub use participant::Participant;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub enum Variant {
     Naive,
@@ -65,7 +65,7 @@ pub enum Variant {
 }
 
 /// The `Commit(...)` section of a scenario.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, try_from = "CommitSpec")]
 pub struct CommitOptions {
     pub variant: Variant,
