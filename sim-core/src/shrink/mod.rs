@@ -384,6 +384,19 @@ impl Shrinker<'_> {
         Span::of(&self.current.faults, episodes.get(episode)?)
     }
 
+    /// A binary search over whole milliseconds `lo..=hi` for the least value whose
+    /// candidate still fails; `hi` stands for the scenario as it is, known to fail.
+    /// `candidate(m)` is the scenario for `m` and what it changes.
+    fn search_ms(&mut self, lo: u64, hi: u64, candidate: &dyn Fn(u64) -> (Scenario, String)) {
+        search::smallest_failing(lo, hi, &mut |m| {
+            if m == hi {
+                return true;
+            }
+            let (scenario, what) = candidate(m);
+            self.try_adopt(scenario, || what)
+        });
+    }
+
     fn narrow_end(&mut self, episode: usize) {
         let Some(span) = self.span(episode) else {
             return;
@@ -392,27 +405,22 @@ impl Shrinker<'_> {
         let (start, Some(end)) = (span.start_ns(&faults), span.end_ns(&faults)) else {
             return;
         };
-        // Whole milliseconds from 1ms after the start; the top of the range is the end as
-        // it is, which is known to fail.
-        let lo = start / MS + 1;
-        let hi = end.div_ceil(MS);
+        // From 1ms after the start up to the end as it is.
+        let (lo, hi) = (start / MS + 1, end.div_ceil(MS));
         if lo >= hi {
             return;
         }
-        let end_at = |m: u64| if m == hi { end } else { m * MS };
         let label = describe(&faults, span);
-        search::smallest_failing(lo, hi, &mut |m| {
-            if m == hi {
-                return true;
-            }
-            let candidate = self.with_faults(span.with_end(&faults, end_at(m)));
-            self.try_adopt(candidate, || {
-                format!(
-                    "{label}: ends at {} instead of {}",
-                    format_ns(end_at(m)),
-                    format_ns(end)
-                )
-            })
+        let base = self.with_faults(Vec::new());
+        self.search_ms(lo, hi, &|m| {
+            let mut c = base.clone();
+            c.faults = span.with_end(&faults, m * MS);
+            let what = format!(
+                "{label}: ends at {} instead of {}",
+                format_ns(m * MS),
+                format_ns(end)
+            );
+            (c, what)
         });
     }
 
@@ -427,33 +435,25 @@ impl Shrinker<'_> {
             Some(end) => end.saturating_sub(MS),
             None => self.size.violation_time_ns.saturating_sub(1),
         };
-        // Whole milliseconds strictly after the start.
+        // Whole milliseconds strictly after the start; k = 0 is the latest of them, and
+        // k = count the start as it is.
         let (first_ms, last_ms) = (start / MS + 1, latest / MS);
         if last_ms < first_ms {
             return;
         }
-        // k = 0 is the latest start; k = count is the start as it is (known to fail).
         let count = last_ms - first_ms + 1;
-        let start_at = |k: u64| {
-            if k == count {
-                start
-            } else {
-                (last_ms - k) * MS
-            }
-        };
         let label = describe(&faults, span);
-        search::smallest_failing(0, count, &mut |k| {
-            if k == count {
-                return true;
-            }
-            let candidate = self.with_faults(span.with_start(&faults, start_at(k)));
-            self.try_adopt(candidate, || {
-                format!(
-                    "{label}: starts at {} instead of {}",
-                    format_ns(start_at(k)),
-                    format_ns(start)
-                )
-            })
+        let base = self.with_faults(Vec::new());
+        self.search_ms(0, count, &|k| {
+            let at = (last_ms - k) * MS;
+            let mut c = base.clone();
+            c.faults = span.with_start(&faults, at);
+            let what = format!(
+                "{label}: starts at {} instead of {}",
+                format_ns(at),
+                format_ns(start)
+            );
+            (c, what)
         });
     }
 
@@ -472,21 +472,12 @@ impl Shrinker<'_> {
     /// end (atomicity from the disks) it cuts the workload itself.
     fn cut_time_limit(&mut self) {
         let limit = self.current.limits.time.0;
-        let hi = limit.div_ceil(MS);
-        let limit_at = |m: u64| if m == hi { limit } else { m * MS };
-        search::smallest_failing(1, hi, &mut |m| {
-            if m == hi {
-                return true;
-            }
-            let mut candidate = self.current.clone();
-            candidate.limits.time = Duration(limit_at(m));
-            self.try_adopt(candidate, || {
-                format!(
-                    "time limit {} → {}",
-                    format_ns(limit),
-                    format_ns(limit_at(m))
-                )
-            })
+        let base = self.current.clone();
+        self.search_ms(1, limit.div_ceil(MS), &|m| {
+            let mut c = base.clone();
+            c.limits.time = Duration(m * MS);
+            let what = format!("time limit {} → {}", format_ns(limit), format_ns(m * MS));
+            (c, what)
         });
     }
 }
