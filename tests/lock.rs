@@ -162,3 +162,29 @@ fn impossible_lock_setups_are_bad_input() {
         ],
     );
 }
+
+#[test]
+fn a_late_duplicate_grant_does_not_end_the_holding_it_belongs_to() {
+    // Found by `dsim shrink scenarios/lock-lease-nemesis.ron --seed 5`: the lock server
+    // freezes while c0's acquire waits; c0 resends it, both answers arrive, and c0 used to
+    // give the second one back, ending its own holding at the server while it went on
+    // writing, so c2 got the lock 36ms into c0's 400ms lease.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lock-duplicate-grant");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("duplicate-grant.ron");
+    std::fs::write(
+        &path,
+        r#"(
+    name: "duplicate-grant",
+    seed: 5,
+    limits: (time: "1747ms"),
+    network: (latency: Uniform(min: "1ms", max: "10ms"), loss: 0.02),
+    protocol: Lock(variant: Lease, clients: 3, locks: 2, ttl: "400ms", work_time: "60ms",
+                   writes_per_hold: 4, think_time: "20ms"),
+    faults: [(at: "1553ms", fault: Pause(node: "lock0", duration: "66ms"))],
+)"#,
+    )
+    .unwrap();
+    let (code, v) = run(&path.to_string_lossy(), &[]);
+    assert_eq!(code, 0, "{}", v["violations"]);
+}

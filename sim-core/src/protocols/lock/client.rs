@@ -25,6 +25,8 @@ enum State {
     Holding {
         lock: u32,
         token: u64,
+        /// The request that won the lock, to know late duplicates of its grants.
+        won_by: u64,
         deadline_ns: Option<u64>,
         done: u32,
         step: Step,
@@ -114,6 +116,7 @@ impl Client {
             self.state = State::Holding {
                 lock,
                 token: 0,
+                won_by: 0,
                 deadline_ns: None,
                 done: 0,
                 step: Step::Reading { req: 0 },
@@ -142,7 +145,7 @@ impl Client {
         self.wait(ctx, self.shared.options.retry_backoff.0, RETRY);
     }
 
-    fn acquired(&mut self, ctx: Ctx, lock: u32, token: u64, started_ns: u64) {
+    fn acquired(&mut self, ctx: Ctx, lock: u32, req: u64, token: u64, started_ns: u64) {
         let o = &self.shared.options;
         let now = ctx.now();
         let ttl = o.ttl.0 as f64;
@@ -171,6 +174,7 @@ impl Client {
         self.state = State::Holding {
             lock,
             token,
+            won_by: req,
             deadline_ns,
             done: 0,
             step: Step::Reading { req: 0 },
@@ -345,6 +349,17 @@ impl Client {
                 }
             }
             LockMessage::Granted { lock, req, token } => {
+                // A late duplicate of a grant of the holding under way (the request was
+                // resent, and both answers arrived): nothing to do. Giving it back would
+                // end the holding at the server while this client goes on working in it.
+                if let State::Holding {
+                    lock: l, won_by, ..
+                } = self.state
+                {
+                    if l == lock && won_by == req {
+                        return;
+                    }
+                }
                 let majority = self.majority();
                 let State::Asking {
                     lock: l,
@@ -369,7 +384,7 @@ impl Client {
                 if grants.len() >= majority {
                     // The token of a quorum holding is the highest granted (for the record).
                     let token = grants.values().copied().max().unwrap_or(token);
-                    self.acquired(ctx, lock, token, started);
+                    self.acquired(ctx, lock, req, token, started);
                 }
             }
             LockMessage::Busy { lock, req } => {
