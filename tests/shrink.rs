@@ -79,6 +79,23 @@ fn a_lease_lock_bug_under_the_nemesis_shrinks_to_a_partition_and_its_heal() {
     let (_, again) = run(&path, &[]);
     assert_eq!(v["fingerprint"], again["fingerprint"]);
     assert_one_minimal(&text, "mutual_exclusion");
+
+    // The copy in docs/ (shown in the README) is what shrinking gives today.
+    let docs = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/shrink/lock-lease-nemesis-4.ron"),
+    )
+    .unwrap();
+    let body = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| !l.starts_with("//"))
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(
+        body(&docs),
+        body(&text),
+        "regenerate docs/shrink/ (see README)"
+    );
 }
 
 #[test]

@@ -101,8 +101,14 @@ impl<N> Fault<N> {
 impl Fault<NodeId> {
     /// A one-line description with node names, for people ("pause n2 for 500ms").
     pub fn describe(&self, names: &[String]) -> String {
-        let name = |n: &NodeId| names[*n as usize].clone();
-        let list = |v: &Vec<NodeId>| v.iter().map(name).collect::<Vec<_>>().join(",");
+        self.describe_by(|n| names[*n as usize].clone())
+    }
+}
+
+impl<N> Fault<N> {
+    /// A one-line description, with `name` saying what to call each node.
+    pub fn describe_by(&self, name: impl Fn(&N) -> String) -> String {
+        let list = |v: &Vec<N>| v.iter().map(&name).collect::<Vec<_>>().join(",");
         match self {
             Fault::Crash(n) => format!("crash {}", name(n)),
             Fault::Restart(n) => format!("restart {}", name(n)),

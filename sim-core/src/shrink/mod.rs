@@ -184,7 +184,7 @@ pub fn shrink(
         steps: Vec::new(),
         progress,
     };
-    match shrinker.run(&explicit) {
+    match shrinker.run(&write::to_ron(&explicit, &[])) {
         Ok((size, v)) => {
             shrinker.size = size;
             shrinker.violation = v;
@@ -243,12 +243,12 @@ struct Shrinker<'a> {
 }
 
 impl Shrinker<'_> {
-    /// Runs `candidate` as the file it would be written as. `Ok` with its size if it fails
+    /// Runs the scenario written as `text`. `Ok` with its size if it fails
     /// the invariant; otherwise what it failed instead, if anything.
-    fn run(&mut self, candidate: &Scenario) -> Result<(Size, Violation), Option<String>> {
-        let text = write::to_ron(candidate, &[]);
+    fn run(&mut self, text: &str) -> Result<(Size, Violation), Option<String>> {
         // A candidate the parser refuses is one a user could not have written.
-        let loaded = LoadedScenario::parse(&self.file, &text).map_err(|_| None)?;
+        let loaded = LoadedScenario::parse(&self.file, text).map_err(|_| None)?;
+        let candidate = &loaded.scenario;
         self.runs += 1;
         let outcome = loaded.run(candidate.seed, None);
         match outcome.violation {
@@ -263,13 +263,14 @@ impl Shrinker<'_> {
 
     /// Adopts `candidate` if it still fails the same way; `what` describes the change.
     fn try_adopt(&mut self, candidate: Scenario, what: impl FnOnce() -> String) -> bool {
-        if self.runs >= self.runs_max || write::to_ron(&candidate, &[]) == self.current_text {
+        let text = write::to_ron(&candidate, &[]);
+        if self.runs >= self.runs_max || text == self.current_text {
             return false;
         }
-        let adopted = match self.run(&candidate) {
+        let adopted = match self.run(&text) {
             Ok((size, violation)) => {
                 let what = what();
-                self.current_text = write::to_ron(&candidate, &[]);
+                self.current_text = text;
                 self.current = candidate;
                 self.size = size;
                 self.violation = violation;
@@ -482,36 +483,14 @@ impl Shrinker<'_> {
     }
 }
 
-/// "pause c0 for 1500ms", for step descriptions.
+/// "pause c0 for 1.500s at 2.000s", for step descriptions.
 fn describe(faults: &[TimedFault<NodeName>], span: Span) -> String {
     let index = match span {
         Span::Pause { index } | Span::Instant { index } => index,
         Span::Pair { open, .. } => open,
     };
     let tf = &faults[index];
-    let fault = tf
-        .fault
-        .map_nodes(|n| Ok::<_, ()>(n.0.clone()))
-        .expect("renaming cannot fail");
-    format!("{} at {}", describe_named(&fault), tf.at)
-}
-
-fn describe_named(fault: &crate::faults::Fault<String>) -> String {
-    // Give the names ids in order of appearance, then let the one describer speak.
-    let mut names: Vec<String> = Vec::new();
-    let ids = fault
-        .map_nodes(|n| {
-            let id = match names.iter().position(|m| m == n) {
-                Some(i) => i,
-                None => {
-                    names.push(n.clone());
-                    names.len() - 1
-                }
-            };
-            Ok::<_, ()>(id as crate::NodeId)
-        })
-        .expect("numbering cannot fail");
-    ids.describe(&names)
+    format!("{} at {}", tf.fault.describe_by(|n| n.0.clone()), tf.at)
 }
 
 #[cfg(test)]
