@@ -284,7 +284,7 @@ pub(crate) mod tests_support {
 mod tests {
     use super::*;
 
-    const GOOD: &str = r#"
+    pub(super) const GOOD: &str = r#"
 // a comment
 (
     name: "t",

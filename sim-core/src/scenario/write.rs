@@ -80,27 +80,22 @@ mod tests {
     use super::*;
     use crate::scenario::LoadedScenario;
 
-    const FULL: &str = r#"(
-    name: "t",
-    seed: 3,
-    limits: (time: "2s", events: 1000),
-    network: (latency: Normal(mean: "2ms", stddev: "500us"), loss: 0.01,
-              links: [(from: "n0", to: "n1", loss: 0.5)]),
-    clocks: [(node: "n2", offset: "-5ms", drift_ppm: 200)],
-    protocol: PingPong(nodes: 3),
-    faults: [
-        (at: "1s", fault: Crash("n1")),
-        (at: "1500ms", fault: Pause(node: "n2", duration: "100ms")),
-        (at: "1600ms", fault: PartitionOneWay(from: ["n0"], to: ["n2"])),
+    /// The parser's own example, with every other kind of fault added.
+    fn full() -> String {
+        crate::scenario::tests::GOOD.replacen(
+            "faults: [",
+            r#"faults: [
         (at: "1700ms", fault: Partition([["n0"], ["n1", "n2"]])),
         (at: "1800ms", fault: ClockJump(node: "n0", by: "-1500us")),
-        (at: "1900ms", fault: SetLatency(Constant("3ms"))),
+        (at: "1850ms", fault: ClockDrift(node: "n1", ppm: -300)),
+        (at: "1900ms", fault: SetLatency(Normal(mean: "2ms", stddev: "500us"))),
         (at: "1901ms", fault: SetLoss(0.25)),
-        (at: "1902ms", fault: Heal),
-    ],
-    nemesis: (crash: (every: "1s", lasts: "100ms"), targets: ["n1"]),
-    invariants: ["progress"],
-)"#;
+        (at: "1902ms", fault: SetDuplicate(0.125)),
+        (at: "1903ms", fault: Heal),
+        (at: "1904ms", fault: Restart("n1")),"#,
+            1,
+        )
+    }
 
     #[test]
     fn header_lines_are_wrapped_between_words() {
@@ -111,7 +106,7 @@ mod tests {
 
     #[test]
     fn a_written_scenario_reads_back_the_same() {
-        let first = LoadedScenario::parse("t.ron", FULL).unwrap();
+        let first = LoadedScenario::parse("t.ron", &full()).unwrap();
         let text = to_ron(&first.scenario, &["made by a test".into()]);
         let second = LoadedScenario::parse("written.ron", &text).unwrap_or_else(|e| {
             panic!("{e}\n{text}");
