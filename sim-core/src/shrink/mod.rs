@@ -172,19 +172,20 @@ pub fn shrink(
         .count();
 
     let explicit = explicit_schedule(loaded, &original);
+    let explicit_text = write::to_ron(&explicit, &[]);
     let mut shrinker = Shrinker {
         file: loaded.file.clone(),
         invariant: invariant.clone(),
         runs: 0,
         runs_max: options.runs_max,
-        current: explicit.clone(),
-        current_text: write::to_ron(&explicit, &[]),
+        current: explicit,
+        current_text: explicit_text.clone(),
         size: before,
         violation: violation.clone(),
         steps: Vec::new(),
         progress,
     };
-    match shrinker.run(&write::to_ron(&explicit, &[])) {
+    match shrinker.run(&explicit_text) {
         Ok((size, v)) => {
             shrinker.size = size;
             shrinker.violation = v;
