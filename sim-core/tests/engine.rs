@@ -98,6 +98,29 @@ impl Checker<ProbeNode> for Log {
     }
 }
 
+thread_local! {
+    static IN_FLIGHT: std::cell::RefCell<Vec<(NodeId, NodeId, u64)>> = Default::default();
+}
+
+/// Records what the cluster view says is still in flight when the run ends.
+struct InFlightAtEnd;
+
+impl Checker<ProbeNode> for InFlightAtEnd {
+    fn name(&self) -> &'static str {
+        "in_flight"
+    }
+    fn on_finish(&mut self, _: u64, cluster: &dyn ClusterView<ProbeNode>) -> Result<(), String> {
+        let mut seen: Vec<(NodeId, NodeId, u64)> = cluster
+            .in_flight()
+            .into_iter()
+            .map(|(from, to, &seq)| (from, to, seq))
+            .collect();
+        seen.sort_unstable();
+        IN_FLIGHT.with(|v| *v.borrow_mut() = seen);
+        Ok(())
+    }
+}
+
 struct NoMetrics;
 impl Metrics<ProbeNode> for NoMetrics {
     fn report(
@@ -125,10 +148,13 @@ impl Protocol for Probe {
         ProbeNode { seq: 0 }
     }
     fn invariant_names(&self) -> &'static [&'static str] {
-        &["log"]
+        &["log", "in_flight"]
     }
-    fn checker(&self, _name: &str) -> Option<Box<dyn Checker<ProbeNode>>> {
-        Some(Box::new(Log(LOG.with(|l| l.clone()))))
+    fn checker(&self, name: &str) -> Option<Box<dyn Checker<ProbeNode>>> {
+        match name {
+            "in_flight" => Some(Box::new(InFlightAtEnd)),
+            _ => Some(Box::new(Log(LOG.with(|l| l.clone())))),
+        }
     }
     fn metrics(&self) -> Box<dyn Metrics<ProbeNode>> {
         Box::new(NoMetrics)
@@ -351,4 +377,39 @@ fn same_seed_same_fingerprint_different_seed_different_fingerprint() {
         "tracing does not change the run"
     );
     assert_ne!(run(1, false), run(2, false));
+}
+
+#[test]
+fn the_view_at_the_end_shows_messages_on_the_wire_and_in_a_paused_socket() {
+    // p0 sends seq k at k ms; each takes 0.5 ms. p1 freezes at 5 ms, so seqs 5..=9 wait in
+    // its socket buffer, and seq 10 is still on the wire when the run ends at 10.25 ms.
+    take_log();
+    let mut sim = Simulation::new(
+        Probe { nodes: 2 },
+        SimOptions {
+            time_limit_ns: 10 * NS_PER_MS + NS_PER_MS / 4,
+            ..options()
+        },
+    );
+    sim.run_until(5 * NS_PER_MS);
+    sim.pause(1, 100 * NS_PER_MS);
+    sim.run();
+    let expected: Vec<(NodeId, NodeId, u64)> = (5..=10).map(|seq| (0, 1, seq)).collect();
+    assert_eq!(IN_FLIGHT.with(|v| v.borrow().clone()), expected);
+
+    // A crash empties the socket buffer: only the message on the wire is left.
+    take_log();
+    let mut sim = Simulation::new(
+        Probe { nodes: 2 },
+        SimOptions {
+            time_limit_ns: 10 * NS_PER_MS + NS_PER_MS / 4,
+            ..options()
+        },
+    );
+    sim.run_until(5 * NS_PER_MS);
+    sim.pause(1, 100 * NS_PER_MS);
+    sim.run_until(8 * NS_PER_MS);
+    sim.crash(1);
+    sim.run();
+    assert_eq!(IN_FLIGHT.with(|v| v.borrow().clone()), vec![(0, 1, 10)]);
 }
