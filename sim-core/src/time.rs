@@ -250,6 +250,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn written_durations_use_the_largest_exact_unit_and_read_back() {
+        let cases = [
+            (0, "0"),
+            (2_000_000_000, "2s"),
+            (1_500_000_000, "1500ms"),
+            (-1_500_000, "-1500us"),
+            (250, "250ns"),
+            (1_000_001, "1000001ns"),
+        ];
+        for (ns, text) in cases {
+            assert_eq!(exact_text(ns), text);
+            assert_eq!(parse_duration_ns(text), Ok(ns as i64));
+        }
+    }
+
+    #[test]
     fn parses_units_and_fractions_exactly() {
         assert_eq!(parse_duration_ns("150ms"), Ok(150 * NS_PER_MS as i64));
         assert_eq!(parse_duration_ns("2s"), Ok(2 * NS_PER_S as i64));

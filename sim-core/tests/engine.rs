@@ -379,37 +379,30 @@ fn same_seed_same_fingerprint_different_seed_different_fingerprint() {
     assert_ne!(run(1, false), run(2, false));
 }
 
+/// p0 sends seq k at k ms; each takes 0.5 ms. p1 freezes at 5 ms (and crashes at
+/// `crash_ms`, if given); the run ends at 10.25 ms. What the end-of-run view had in flight.
+fn in_flight_at_end(crash_ms: Option<u64>) -> Vec<(NodeId, NodeId, u64)> {
+    take_log();
+    let options = SimOptions {
+        time_limit_ns: 10 * NS_PER_MS + NS_PER_MS / 4,
+        ..options()
+    };
+    let mut sim = Simulation::new(Probe { nodes: 2 }, options);
+    sim.run_until(5 * NS_PER_MS);
+    sim.pause(1, 100 * NS_PER_MS);
+    if let Some(ms) = crash_ms {
+        sim.run_until(ms * NS_PER_MS);
+        sim.crash(1);
+    }
+    sim.run();
+    IN_FLIGHT.with(|v| v.borrow().clone())
+}
+
 #[test]
 fn the_view_at_the_end_shows_messages_on_the_wire_and_in_a_paused_socket() {
-    // p0 sends seq k at k ms; each takes 0.5 ms. p1 freezes at 5 ms, so seqs 5..=9 wait in
-    // its socket buffer, and seq 10 is still on the wire when the run ends at 10.25 ms.
-    take_log();
-    let mut sim = Simulation::new(
-        Probe { nodes: 2 },
-        SimOptions {
-            time_limit_ns: 10 * NS_PER_MS + NS_PER_MS / 4,
-            ..options()
-        },
-    );
-    sim.run_until(5 * NS_PER_MS);
-    sim.pause(1, 100 * NS_PER_MS);
-    sim.run();
+    // Seqs 5..=9 wait in p1's socket buffer; seq 10 is still on the wire.
     let expected: Vec<(NodeId, NodeId, u64)> = (5..=10).map(|seq| (0, 1, seq)).collect();
-    assert_eq!(IN_FLIGHT.with(|v| v.borrow().clone()), expected);
-
+    assert_eq!(in_flight_at_end(None), expected);
     // A crash empties the socket buffer: only the message on the wire is left.
-    take_log();
-    let mut sim = Simulation::new(
-        Probe { nodes: 2 },
-        SimOptions {
-            time_limit_ns: 10 * NS_PER_MS + NS_PER_MS / 4,
-            ..options()
-        },
-    );
-    sim.run_until(5 * NS_PER_MS);
-    sim.pause(1, 100 * NS_PER_MS);
-    sim.run_until(8 * NS_PER_MS);
-    sim.crash(1);
-    sim.run();
-    assert_eq!(IN_FLIGHT.with(|v| v.borrow().clone()), vec![(0, 1, 10)]);
+    assert_eq!(in_flight_at_end(Some(8)), vec![(0, 1, 10)]);
 }
