@@ -212,7 +212,7 @@ fn main() -> ExitCode {
             shard,
             json,
         } => {
-            let loaded = match LoadedScenario::load(&scenario) {
+            let loaded = match sim_core::protocols::builtin().load(&scenario) {
                 Ok(s) => s,
                 Err(e) => return fail_input(e),
             };
@@ -249,7 +249,7 @@ fn main() -> ExitCode {
             from,
             to,
         } => {
-            let loaded = match LoadedScenario::load(&scenario) {
+            let loaded = match sim_core::protocols::builtin().load(&scenario) {
                 Ok(s) => s,
                 Err(e) => return fail_input(e),
             };
@@ -301,7 +301,7 @@ fn shrink_command(
     runs_max: u32,
     json: bool,
 ) -> ExitCode {
-    let loaded = match LoadedScenario::load(path) {
+    let loaded = match sim_core::protocols::builtin().load(path) {
         Ok(s) => s,
         Err(e) => return fail_input(e),
     };
@@ -383,7 +383,7 @@ fn run(
     max_events: Option<u64>,
     out: Option<&str>,
 ) -> ExitCode {
-    let mut loaded = match LoadedScenario::load(path) {
+    let mut loaded = match sim_core::protocols::builtin().load(path) {
         Ok(s) => s,
         Err(e) => return fail_input(e),
     };
@@ -518,7 +518,7 @@ fn write_run_files(
 fn compare(paths: &[String], out: Option<&str>, json: bool) -> ExitCode {
     let mut runs = Vec::new();
     for path in paths {
-        let loaded = match LoadedScenario::load(path) {
+        let loaded = match sim_core::protocols::builtin().load(path) {
             Ok(s) => s,
             Err(e) => return fail_input(e),
         };
@@ -562,7 +562,7 @@ fn report_sweep(result: &sweep::SweepResult, json: bool) -> ExitCode {
 fn check(paths: &[String]) -> ExitCode {
     let mut bad = 0;
     for path in paths {
-        match LoadedScenario::load(path) {
+        match sim_core::protocols::builtin().load(path) {
             Ok(s) => emit(&format!(
                 "{path}: ok ({} nodes, {} faults scheduled{})\n",
                 s.names.len(),

@@ -30,7 +30,9 @@ fn shrink_json(file: &str, seed: u64, out: &Path) -> (Value, String) {
 
 /// Every remaining episode is needed: without any one of them the failure goes away.
 fn assert_one_minimal(text: &str, invariant: &str) {
-    let loaded = LoadedScenario::parse("min.ron", text).unwrap();
+    let loaded = sim_core::protocols::builtin()
+        .parse("min.ron", text)
+        .unwrap();
     let faults = &loaded.scenario.faults;
     let episodes = schedule::episodes(faults);
     for skip in 0..episodes.len() {
@@ -131,13 +133,14 @@ fn shrinking_is_deterministic() {
 
 #[test]
 fn the_explicit_schedule_fails_exactly_as_the_nemesis_run_did() {
-    let loaded = LoadedScenario::load(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("scenarios/lock-lease-nemesis.ron")
-            .to_str()
-            .unwrap(),
-    )
-    .unwrap();
+    let loaded = sim_core::protocols::builtin()
+        .load(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("scenarios/lock-lease-nemesis.ron")
+                .to_str()
+                .unwrap(),
+        )
+        .unwrap();
     let mut failing = 0;
     for seed in 0..30 {
         let original = loaded.run(seed, None);
@@ -212,9 +215,12 @@ fn every_bundled_scenario_reads_back_the_same_once_written() {
     files.sort();
     assert!(files.len() > 20);
     for file in files {
-        let first = LoadedScenario::load(file.to_str().unwrap()).unwrap();
+        let first = sim_core::protocols::builtin()
+            .load(file.to_str().unwrap())
+            .unwrap();
         let text = sim_core::scenario::write::to_ron(&first.scenario, &[]);
-        let second = LoadedScenario::parse("written.ron", &text)
+        let second = first
+            .parse_same_protocol("written.ron", &text)
             .unwrap_or_else(|e| panic!("{}: {e}\n{text}", file.display()));
         assert_eq!(
             first.sim_options(7),

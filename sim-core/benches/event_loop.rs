@@ -14,7 +14,6 @@ use std::time::Instant;
 
 use sim_core::event_queue::EventQueue;
 use sim_core::random::{Random, Stream};
-use sim_core::LoadedScenario;
 
 const LATENCY_MIN_NS: u64 = 1_000_000;
 const LATENCY_MAX_NS: u64 = 5_000_000;
@@ -102,7 +101,9 @@ fn bare_loop<Q: Queue + Default>(
 
 fn simulated(file: &str, events: u64) -> (u64, f64, u64) {
     let path = format!("{}/../scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
-    let mut loaded = LoadedScenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut loaded = sim_core::protocols::builtin()
+        .load(&path)
+        .unwrap_or_else(|e| panic!("{e}"));
     loaded.scenario.limits.events = Some(events);
     let seed = loaded.scenario.seed;
     let started = Instant::now();

@@ -89,3 +89,12 @@ pub trait Metrics<N: Node> {
         cluster: &dyn ClusterView<N>,
     ) -> BTreeMap<String, serde_json::Value>;
 }
+
+/// Metrics for a protocol that reports none.
+pub struct NoMetrics;
+
+impl<N: Node> Metrics<N> for NoMetrics {
+    fn report(&self, _: u64, _: &dyn ClusterView<N>) -> BTreeMap<String, serde_json::Value> {
+        BTreeMap::new()
+    }
+}

@@ -74,6 +74,7 @@ pub mod nemesis;
 pub mod network;
 pub mod node;
 pub mod placement;
+pub mod protocol;
 pub mod protocols;
 pub mod random;
 pub mod scenario;

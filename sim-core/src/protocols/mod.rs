@@ -9,29 +9,15 @@ pub mod lock;
 pub mod ping_pong;
 pub mod two_pc;
 
-use crate::checker::{Checker, Metrics};
-use crate::node::Node;
-use crate::NodeId;
+pub use crate::protocol::Protocol;
 
-/// A protocol the simulation can run.
-pub trait Protocol {
-    type Node: Node;
+use crate::protocol::Registry;
 
-    /// The protocol's name, as scenario files write it.
-    fn name(&self) -> &'static str;
-
-    /// The cluster's node names; a node's id is its index here.
-    fn node_names(&self) -> Vec<String>;
-
-    /// A fresh node, with empty volatile state (at start, and after each crash).
-    fn make_node(&self, id: NodeId) -> Self::Node;
-
-    /// Every invariant this protocol can check, by name.
-    fn invariant_names(&self) -> &'static [&'static str];
-
-    /// The checker for one of [`invariant_names`](Self::invariant_names).
-    fn checker(&self, name: &str) -> Option<Box<dyn Checker<Self::Node>>>;
-
-    /// The protocol's metrics collector.
-    fn metrics(&self) -> Box<dyn Metrics<Self::Node>>;
+/// The built-in protocols: `PingPong`, `Kv`, `Lock` and `Commit`.
+pub fn builtin() -> Registry {
+    Registry::new()
+        .with::<ping_pong::PingPongOptions>()
+        .with::<kv::KvOptions>()
+        .with::<lock::LockOptions>()
+        .with::<two_pc::CommitOptions>()
 }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::checker::{Checker, ClusterView, Lifecycle, Metrics};
 use crate::checkers::progress::Progress;
 use crate::node::{Context, Node, TimerId};
-use crate::protocols::Protocol;
+use crate::protocol::{knob, Family, Protocol, ProtocolOptions};
 use crate::time::Duration;
 use crate::NodeId;
 
@@ -90,6 +90,35 @@ impl TryFrom<PingPongSpec> for PingPongOptions {
             idle_timeout: s.idle_timeout,
             max_silence: s.max_silence,
         })
+    }
+}
+
+impl ProtocolOptions for PingPongOptions {
+    const NAME: &'static str = "PingPong";
+    type Protocol = PingPong;
+
+    fn build(&self) -> PingPong {
+        PingPong::new(self.clone())
+    }
+
+    fn smaller(&self) -> Vec<Vec<(String, Self)>> {
+        vec![
+            knob(self, "nodes", self.nodes, 2, |o, v| o.nodes = v),
+            knob(self, "tokens_per_node", self.tokens_per_node, 1, |o, v| {
+                o.tokens_per_node = v
+            }),
+        ]
+    }
+
+    fn families(&self) -> Vec<Family<Self>> {
+        let mut one_fewer = self.clone();
+        one_fewer.nodes -= 1;
+        vec![Family {
+            prefix: "n",
+            members: self.nodes,
+            members_min: 2,
+            one_fewer,
+        }]
     }
 }
 

@@ -20,19 +20,16 @@ use types::{InvariantName, KnownNamesGuard, NodeName, Ppm, Probability};
 use crate::faults::TimedFault;
 use crate::nemesis::NemesisOptions;
 use crate::network::{Latency, LinkOptions, LinkOverrideSpec};
-use crate::protocols::kv::{Kv, KvOptions};
-use crate::protocols::lock::{Lock, LockOptions};
-use crate::protocols::ping_pong::{PingPong, PingPongOptions};
-use crate::protocols::two_pc::{Commit, CommitOptions};
-use crate::protocols::Protocol;
-use crate::simulation::{RunOutcome, SimOptions, Simulation};
+use crate::protocol::{ProtocolOptions, ProtocolSection, Typed};
+use crate::simulation::{RunOutcome, SimOptions};
 use crate::time::{Duration, SignedDuration};
 use crate::NodeId;
 
-/// A whole scenario file.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+/// A whole scenario file. `P` is its protocol section: type-erased once parsed
+/// ([`ProtocolSection`]), typed while it is read.
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Scenario {
+pub struct Scenario<P = ProtocolSection> {
     /// A short name, shown in summaries.
     pub name: String,
     /// The default seed; `--seed` overrides it.
@@ -43,7 +40,7 @@ pub struct Scenario {
     pub network: NetworkSpec,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clocks: Vec<ClockSpec>,
-    pub protocol: ProtocolSpec,
+    pub protocol: P,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<TimedFault<NodeName>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -90,32 +87,19 @@ pub struct ClockSpec {
     pub drift_ppm: Ppm,
 }
 
-/// Which protocol runs, with its parameters and workload.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub enum ProtocolSpec {
-    PingPong(PingPongOptions),
-    Kv(KvOptions),
-    Lock(LockOptions),
-    Commit(CommitOptions),
-}
-
-impl ProtocolSpec {
-    pub fn node_names(&self) -> Vec<String> {
-        match self {
-            ProtocolSpec::PingPong(o) => PingPong::new(o.clone()).node_names(),
-            ProtocolSpec::Kv(o) => Kv::node_names_of(o),
-            ProtocolSpec::Lock(o) => Lock::node_names_of(o),
-            ProtocolSpec::Commit(o) => Commit::node_names_of(o),
-        }
-    }
-
-    pub fn invariant_names(&self) -> &'static [&'static str] {
-        match self {
-            ProtocolSpec::PingPong(_) => crate::protocols::ping_pong::INVARIANTS,
-            ProtocolSpec::Kv(_) => crate::protocols::kv::INVARIANTS,
-            ProtocolSpec::Lock(_) => crate::protocols::lock::INVARIANTS,
-            ProtocolSpec::Commit(_) => crate::protocols::two_pc::INVARIANTS,
+impl<P> Scenario<P> {
+    /// The same scenario with another protocol section.
+    fn with_protocol<Q>(self, protocol: Q) -> Scenario<Q> {
+        Scenario {
+            name: self.name,
+            seed: self.seed,
+            limits: self.limits,
+            network: self.network,
+            clocks: self.clocks,
+            protocol,
+            faults: self.faults,
+            nemesis: self.nemesis,
+            invariants: self.invariants,
         }
     }
 }
@@ -138,33 +122,48 @@ fn ron_options() -> ron::Options {
     )
 }
 
-impl LoadedScenario {
-    /// Reads and checks a scenario file.
-    pub fn load(path: &str) -> Result<Self, ScenarioError> {
-        let source = std::fs::read_to_string(path)
-            .map_err(|e| ScenarioError::whole_file(path, format!("cannot read the file: {e}")))?;
-        Self::parse(path, &source)
-    }
+/// The text of a scenario file.
+pub(crate) fn read_source(path: &str) -> Result<String, ScenarioError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| ScenarioError::whole_file(path, format!("cannot read the file: {e}")))
+}
 
-    /// Checks scenario text; `file` is only used in error messages.
-    pub fn parse(file: &str, source: &str) -> Result<Self, ScenarioError> {
-        let options = ron_options();
-        let first: Scenario = options
-            .from_str(source)
-            .map_err(|e| ScenarioError::from_ron(file, &e))?;
-        let names = first.protocol.node_names();
-        let invariants = first.protocol.invariant_names().to_vec();
-        let scenario: Scenario = {
-            let _guard = KnownNamesGuard::set(names.clone(), invariants);
-            options
-                .from_str(source)
-                .map_err(|e| ScenarioError::from_ron(file, &e))?
-        };
-        Ok(LoadedScenario {
-            file: file.to_string(),
-            scenario,
-            names,
-        })
+/// One parsing pass over `source`, with protocol section type `P`.
+pub(crate) fn parse_text<P: for<'de> Deserialize<'de>>(
+    file: &str,
+    source: &str,
+) -> Result<Scenario<P>, ScenarioError> {
+    ron_options()
+        .from_str(source)
+        .map_err(|e| ScenarioError::from_ron(file, &e))
+}
+
+/// Checks scenario text whose protocol is `O`: the first pass reads the protocol section
+/// and learns its node and invariant names, the second checks every name against them.
+pub(crate) fn parse_as<O: ProtocolOptions>(
+    file: &str,
+    source: &str,
+) -> Result<LoadedScenario, ScenarioError> {
+    let first: Scenario<Typed<O>> = parse_text(file, source)?;
+    let names = first.protocol.0.node_names();
+    let invariants = first.protocol.0.invariant_names().to_vec();
+    let scenario: Scenario<Typed<O>> = {
+        let _guard = KnownNamesGuard::set(names.clone(), invariants);
+        parse_text(file, source)?
+    };
+    let protocol = ProtocolSection::new(scenario.protocol.0.clone());
+    Ok(LoadedScenario {
+        file: file.to_string(),
+        scenario: scenario.with_protocol(protocol),
+        names,
+    })
+}
+
+impl LoadedScenario {
+    /// Checks scenario text of this scenario's protocol (the shrinker's candidates); `file`
+    /// is only used in error messages.
+    pub fn parse_same_protocol(&self, file: &str, source: &str) -> Result<Self, ScenarioError> {
+        self.scenario.protocol.parse_as_same(file, source)
     }
 
     fn id(&self, name: &NodeName) -> NodeId {
@@ -241,26 +240,8 @@ impl LoadedScenario {
 impl LoadedScenario {
     /// Runs the scenario with `seed`, streaming the trace to `trace` if given.
     pub fn run(&self, seed: u64, trace: Option<Box<dyn std::io::Write>>) -> RunOutcome {
-        let options = self.sim_options(seed);
-        match &self.scenario.protocol {
-            ProtocolSpec::PingPong(o) => run_protocol(PingPong::new(o.clone()), options, trace),
-            ProtocolSpec::Kv(o) => run_protocol(Kv::new(o.clone()), options, trace),
-            ProtocolSpec::Lock(o) => run_protocol(Lock::new(o.clone()), options, trace),
-            ProtocolSpec::Commit(o) => run_protocol(Commit::new(o.clone()), options, trace),
-        }
+        self.scenario.protocol.run(self.sim_options(seed), trace)
     }
-}
-
-fn run_protocol<P: Protocol>(
-    protocol: P,
-    options: SimOptions,
-    trace: Option<Box<dyn std::io::Write>>,
-) -> RunOutcome {
-    let mut sim = Simulation::new(protocol, options);
-    if let Some(out) = trace {
-        sim.set_trace(out);
-    }
-    sim.run()
 }
 
 /// Builds protocol options from scenario text, for tests of protocol code.
@@ -269,14 +250,15 @@ pub(crate) mod tests_support {
     /// `fields` as written inside `Kv(...)`.
     pub fn kv_options(fields: &str) -> crate::protocols::kv::KvOptions {
         let text = format!("(name: \"t\", limits: (time: \"1s\"), protocol: Kv({fields}))");
-        match super::LoadedScenario::parse("t.ron", &text)
-            .expect("valid")
+        let loaded = crate::protocols::builtin()
+            .parse("t.ron", &text)
+            .expect("valid");
+        loaded
             .scenario
             .protocol
-        {
-            super::ProtocolSpec::Kv(o) => o,
-            other => panic!("{other:?}"),
-        }
+            .downcast_ref::<crate::protocols::kv::KvOptions>()
+            .expect("a Kv section")
+            .clone()
     }
 }
 
@@ -306,7 +288,7 @@ mod tests {
 
     #[test]
     fn a_full_scenario_parses_and_resolves_names() {
-        let s = LoadedScenario::parse("t.ron", GOOD).unwrap();
+        let s = crate::protocols::builtin().parse("t.ron", GOOD).unwrap();
         assert_eq!(s.names, ["n0", "n1", "n2"]);
         let o = s.sim_options(9);
         assert_eq!(o.seed, 9);
@@ -320,7 +302,9 @@ mod tests {
     }
 
     fn error_of(text: &str) -> ScenarioError {
-        LoadedScenario::parse("bad.ron", text).unwrap_err()
+        crate::protocols::builtin()
+            .parse("bad.ron", text)
+            .unwrap_err()
     }
 
     #[test]
@@ -351,7 +335,7 @@ mod tests {
             ("max: \"3ms\"", "max: \"0ms\"", "greater than its max"),
             ("drift_ppm: 200", "drift_ppm: 2000000", "out of range"),
             ("every: \"1s\"", "every: \"0s\"", "longer than zero"),
-            ("PingPong(", "PingPang(", "did you mean `PingPong`"),
+            ("PingPong(", "PingPang(", "unknown protocol `PingPang`; expected one of `PingPong`, `Kv`, `Lock`, `Commit`; did you mean `PingPong`?"),
         ];
         for (from, to, expect) in cases {
             let e = error_of(&GOOD.replacen(from, to, 1));

@@ -248,7 +248,11 @@ impl Shrinker<'_> {
     /// the invariant; otherwise what it failed instead, if anything.
     fn run(&mut self, text: &str) -> Result<(Size, Violation), Option<String>> {
         // A candidate the parser refuses is one a user could not have written.
-        let loaded = LoadedScenario::parse(&self.file, text).map_err(|_| None)?;
+        let loaded = self
+            .current
+            .protocol
+            .parse_as_same(&self.file, text)
+            .map_err(|_| None)?;
         let candidate = &loaded.scenario;
         self.runs += 1;
         let outcome = loaded.run(candidate.seed, None);
@@ -327,12 +331,16 @@ impl Shrinker<'_> {
     }
 
     fn cut_protocol(&mut self) {
-        let knobs = reduce::smaller_protocols(&self.current.protocol).len();
+        let knobs = self.current.protocol.smaller().len();
         for knob in 0..knobs {
             // Candidates for this knob, computed afresh: an earlier knob may have changed.
-            let candidates = reduce::smaller_protocols(&self.current.protocol)
-                .swap_remove(knob)
-                .into_iter();
+            let candidates = self
+                .current
+                .protocol
+                .smaller()
+                .into_iter()
+                .nth(knob)
+                .unwrap_or_default();
             for (what, protocol) in candidates {
                 let mut candidate = self.current.clone();
                 let names = protocol.node_names();

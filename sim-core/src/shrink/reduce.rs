@@ -7,121 +7,8 @@
 //! protocol does not accept (a quorum lock with two servers) fails to parse and is skipped.
 
 use crate::faults::{Fault, TimedFault};
-use crate::protocols::lock::Variant as LockVariant;
 use crate::scenario::types::{NodeName, Probability};
-use crate::scenario::{ProtocolSpec, Scenario};
-
-/// Values to try for a count now at `value` that may go down to `min`: the least first,
-/// then half, then one less, so that the shrinker takes big steps when it can.
-fn fewer(value: u32, min: u32) -> Vec<u32> {
-    let mut out: Vec<u32> = Vec::new();
-    for v in [min, value / 2, value.saturating_sub(1)] {
-        if v >= min && v < value && !out.contains(&v) {
-            out.push(v);
-        }
-    }
-    out
-}
-
-/// One candidate: what changed, for the report, and the smaller protocol section.
-pub type Candidate = (String, ProtocolSpec);
-
-/// Every protocol section one step smaller than `p`, by knob, smallest step last.
-pub fn smaller_protocols(p: &ProtocolSpec) -> Vec<Vec<Candidate>> {
-    // `knob!(options, field, min, Variant)`: the candidates for one count.
-    macro_rules! knob {
-        ($o:expr, $field:ident, $min:expr, $variant:ident) => {
-            fewer($o.$field, $min)
-                .into_iter()
-                .map(|v| {
-                    let mut o = $o.clone();
-                    o.$field = v;
-                    (
-                        format!("{} {} → {v}", stringify!($field), $o.$field),
-                        ProtocolSpec::$variant(o),
-                    )
-                })
-                .collect::<Vec<Candidate>>()
-        };
-    }
-    match p {
-        ProtocolSpec::PingPong(o) => vec![
-            knob!(o, nodes, 2, PingPong),
-            knob!(o, tokens_per_node, 1, PingPong),
-        ],
-        ProtocolSpec::Kv(o) => vec![
-            knob!(o, clients, 1, Kv),
-            knob!(o, spares, 0, Kv),
-            knob!(o, nodes, 1, Kv),
-            knob!(o, keys, 1, Kv),
-        ],
-        ProtocolSpec::Lock(o) => {
-            let min_servers = if o.variant == LockVariant::Quorum {
-                3
-            } else {
-                1
-            };
-            vec![
-                knob!(o, clients, 1, Lock),
-                knob!(o, servers, min_servers, Lock),
-                knob!(o, locks, 1, Lock),
-                knob!(o, writes_per_hold, 1, Lock),
-            ]
-        }
-        ProtocolSpec::Commit(o) => {
-            // Fewer participants than a transaction spans is refused: shrink both.
-            let participants = fewer(o.participants, 2)
-                .into_iter()
-                .map(|v| {
-                    let mut c = o.clone();
-                    c.participants = v;
-                    c.tx_size = c.tx_size.min(v);
-                    (
-                        format!("participants {} → {v}", o.participants),
-                        ProtocolSpec::Commit(c),
-                    )
-                })
-                .collect();
-            vec![
-                knob!(o, clients, 1, Commit),
-                participants,
-                knob!(o, tx_size, 2, Commit),
-                knob!(o, keys, 1, Commit),
-            ]
-        }
-    }
-}
-
-/// The families of positionally named nodes whose size the shrinker may change: name
-/// prefix, count now, and the least count the protocol accepts.
-fn families(p: &ProtocolSpec) -> Vec<(&'static str, u32, u32)> {
-    match p {
-        ProtocolSpec::PingPong(o) => vec![("n", o.nodes, 2)],
-        ProtocolSpec::Kv(o) => vec![("c", o.clients, 1)],
-        ProtocolSpec::Lock(o) if o.variant == LockVariant::Quorum => {
-            vec![("c", o.clients, 1), ("lock", o.servers, 3)]
-        }
-        ProtocolSpec::Lock(o) => vec![("c", o.clients, 1)],
-        ProtocolSpec::Commit(o) => vec![("c", o.clients, 1), ("p", o.participants, 2)],
-    }
-}
-
-/// `p` with one member fewer in the family named `prefix`.
-fn one_fewer(p: &ProtocolSpec, prefix: &str) -> ProtocolSpec {
-    let mut p = p.clone();
-    match (&mut p, prefix) {
-        (ProtocolSpec::PingPong(o), _) => o.nodes -= 1,
-        (ProtocolSpec::Kv(o), _) => o.clients -= 1,
-        (ProtocolSpec::Lock(o), "lock") => o.servers -= 1,
-        (ProtocolSpec::Lock(o), _) => o.clients -= 1,
-        (ProtocolSpec::Commit(o), "p") => {
-            o.participants -= 1;
-            o.tx_size = o.tx_size.min(o.participants);
-        }
-        (ProtocolSpec::Commit(o), _) => o.clients -= 1,
-    }
-    p
-}
+use crate::scenario::Scenario;
 
 /// The scenario without member `index` of a family (`c1` of `c0`, `c1`, `c2`): the members
 /// after it move down a place (`c2` becomes `c1`), in the protocol and in every fault,
@@ -129,8 +16,9 @@ fn one_fewer(p: &ProtocolSpec, prefix: &str) -> ProtocolSpec {
 /// member away is the count knob's job; this is for the culprit that is not the last.
 pub fn without_members(s: &Scenario) -> Vec<(String, Scenario)> {
     let mut out = Vec::new();
-    for (prefix, count, min) in families(&s.protocol) {
-        if count <= min {
+    for family in s.protocol.families() {
+        let (prefix, count) = (family.prefix, family.members);
+        if count <= family.members_min {
             continue;
         }
         for index in 0..count - 1 {
@@ -148,7 +36,7 @@ pub fn without_members(s: &Scenario) -> Vec<(String, Scenario)> {
                 }
             };
             let mut c = s.clone();
-            c.protocol = one_fewer(&s.protocol, prefix);
+            c.protocol = family.one_fewer.clone();
             c.faults = s
                 .faults
                 .iter()
@@ -226,22 +114,16 @@ pub fn calmer_networks(s: &Scenario) -> Vec<(String, Scenario)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::LoadedScenario;
-
-    #[test]
-    fn fewer_tries_big_steps_first() {
-        assert_eq!(fewer(10, 1), vec![1, 5, 9]);
-        assert_eq!(fewer(2, 1), vec![1]);
-        assert_eq!(fewer(3, 2), vec![2]);
-        assert!(fewer(1, 1).is_empty());
-    }
 
     #[test]
     fn every_knob_of_a_commit_cluster_gets_smaller_and_stays_valid() {
         let text = "(name: \"t\", limits: (time: \"1s\"), \
                     protocol: Commit(variant: TwoPc, participants: 4, tx_size: 4, clients: 3))";
-        let s = LoadedScenario::parse("t.ron", text).unwrap().scenario;
-        let knobs = smaller_protocols(&s.protocol);
+        let s = crate::protocols::builtin()
+            .parse("t.ron", text)
+            .unwrap()
+            .scenario;
+        let knobs = s.protocol.smaller();
         let names: Vec<&str> = knobs.iter().map(|k| k[0].0.as_str()).collect();
         assert_eq!(
             names,
@@ -252,10 +134,11 @@ mod tests {
                 "keys 20 → 1"
             ]
         );
-        match &knobs[1][0].1 {
-            ProtocolSpec::Commit(o) => assert_eq!((o.participants, o.tx_size), (2, 2)),
-            other => panic!("{other:?}"),
-        }
+        let o = knobs[1][0]
+            .1
+            .downcast_ref::<crate::protocols::two_pc::CommitOptions>()
+            .unwrap();
+        assert_eq!((o.participants, o.tx_size), (2, 2));
     }
 
     #[test]
@@ -266,7 +149,10 @@ mod tests {
                     faults: [(at: \"1ms\", fault: Pause(node: \"c1\", duration: \"1ms\")), \
                              (at: \"2ms\", fault: Crash(\"c2\")), \
                              (at: \"3ms\", fault: Partition([[\"c0\", \"c1\"], [\"c2\", \"store\"]]))])";
-        let s = LoadedScenario::parse("t.ron", text).unwrap().scenario;
+        let s = crate::protocols::builtin()
+            .parse("t.ron", text)
+            .unwrap()
+            .scenario;
         let candidates = without_members(&s);
         let names: Vec<&str> = candidates.iter().map(|c| c.0.as_str()).collect();
         assert_eq!(
@@ -292,7 +178,10 @@ mod tests {
     fn a_calm_network_has_no_loss() {
         let text = "(name: \"t\", limits: (time: \"1s\"), network: (loss: 0.1), \
                     protocol: PingPong(nodes: 3))";
-        let s = LoadedScenario::parse("t.ron", text).unwrap().scenario;
+        let s = crate::protocols::builtin()
+            .parse("t.ron", text)
+            .unwrap()
+            .scenario;
         let calmer = calmer_networks(&s);
         assert_eq!(calmer.len(), 1);
         assert_eq!(calmer[0].0, "message loss 0.1 → 0");

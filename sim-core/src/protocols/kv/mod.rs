@@ -47,7 +47,7 @@ use crate::checkers::{no_lost_write::NoLostWrite, single_owner::SingleOwner};
 use crate::keys::{KeyDistribution, KeySampler};
 use crate::node::Context;
 use crate::placement::{assign, HashFunction, Member, Scheme};
-use crate::protocols::Protocol;
+use crate::protocol::{knob, Family, Protocol, ProtocolOptions};
 use crate::scenario::types::{NodeName, Probability};
 use crate::time::Duration;
 use crate::NodeId;
@@ -446,6 +446,44 @@ impl Shared {
             .borrow_mut()
             .insert(members.to_vec(), table.clone());
         table
+    }
+}
+
+impl ProtocolOptions for KvOptions {
+    const NAME: &'static str = "Kv";
+    type Protocol = Kv;
+
+    fn build(&self) -> Kv {
+        Kv::new(self.clone())
+    }
+
+    fn node_names(&self) -> Vec<String> {
+        Kv::node_names_of(self)
+    }
+
+    fn invariant_names(&self) -> &'static [&'static str] {
+        INVARIANTS
+    }
+
+    fn smaller(&self) -> Vec<Vec<(String, Self)>> {
+        vec![
+            knob(self, "clients", self.clients, 1, |o, v| o.clients = v),
+            knob(self, "spares", self.spares, 0, |o, v| o.spares = v),
+            knob(self, "nodes", self.nodes, 1, |o, v| o.nodes = v),
+            knob(self, "keys", self.keys, 1, |o, v| o.keys = v),
+        ]
+    }
+
+    /// Clients only: joins and leaves name the storage nodes.
+    fn families(&self) -> Vec<Family<Self>> {
+        let mut one_fewer = self.clone();
+        one_fewer.clients = one_fewer.clients.saturating_sub(1);
+        vec![Family {
+            prefix: "c",
+            members: self.clients,
+            members_min: 1,
+            one_fewer,
+        }]
     }
 }
 

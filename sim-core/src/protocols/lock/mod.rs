@@ -44,7 +44,7 @@ use crate::checkers::liveness::Liveness;
 use crate::checkers::mutual_exclusion::MutualExclusion;
 use crate::checkers::no_lost_update::NoLostUpdate;
 use crate::node::Context;
-use crate::protocols::Protocol;
+use crate::protocol::{knob, Family, Protocol, ProtocolOptions};
 use crate::time::Duration;
 use crate::NodeId;
 
@@ -378,6 +378,67 @@ crate::roles! {
 type Ctx<'a, 'b> = &'a mut Context<'b, LockNode>;
 
 pub const INVARIANTS: &[&str] = &["mutual_exclusion", "no_lost_update", "liveness"];
+
+impl ProtocolOptions for LockOptions {
+    const NAME: &'static str = "Lock";
+    type Protocol = Lock;
+
+    fn build(&self) -> Lock {
+        Lock::new(self.clone())
+    }
+
+    fn node_names(&self) -> Vec<String> {
+        Lock::node_names_of(self)
+    }
+
+    fn invariant_names(&self) -> &'static [&'static str] {
+        INVARIANTS
+    }
+
+    fn smaller(&self) -> Vec<Vec<(String, Self)>> {
+        let min_servers = if self.variant == Variant::Quorum {
+            3
+        } else {
+            1
+        };
+        vec![
+            knob(self, "clients", self.clients, 1, |o, v| o.clients = v),
+            knob(self, "servers", self.servers, min_servers, |o, v| {
+                o.servers = v
+            }),
+            knob(self, "locks", self.locks, 1, |o, v| o.locks = v),
+            knob(self, "writes_per_hold", self.writes_per_hold, 1, |o, v| {
+                o.writes_per_hold = v
+            }),
+        ]
+    }
+
+    /// Clients, and the servers of a quorum lock.
+    fn families(&self) -> Vec<Family<Self>> {
+        let mut fewer_clients = self.clone();
+        fewer_clients.clients = fewer_clients.clients.saturating_sub(1);
+        let clients = Family {
+            prefix: "c",
+            members: self.clients,
+            members_min: 1,
+            one_fewer: fewer_clients,
+        };
+        if self.variant != Variant::Quorum {
+            return vec![clients];
+        }
+        let mut fewer_servers = self.clone();
+        fewer_servers.servers = fewer_servers.servers.saturating_sub(1);
+        vec![
+            clients,
+            Family {
+                prefix: "lock",
+                members: self.servers,
+                members_min: 3,
+                one_fewer: fewer_servers,
+            },
+        ]
+    }
+}
 
 impl Protocol for Lock {
     type Node = LockNode;

@@ -46,7 +46,7 @@ use crate::checkers::atomicity::Atomicity;
 use crate::checkers::durability::Durability;
 use crate::checkers::validity::Validity;
 use crate::node::Context;
-use crate::protocols::Protocol;
+use crate::protocol::{knob, Family, Protocol, ProtocolOptions};
 use crate::scenario::types::Probability;
 use crate::time::Duration;
 use crate::NodeId;
@@ -365,6 +365,61 @@ crate::roles! {
 type Ctx<'a, 'b> = &'a mut Context<'b, CommitNode>;
 
 pub const INVARIANTS: &[&str] = &["atomicity", "validity", "durability"];
+
+impl ProtocolOptions for CommitOptions {
+    const NAME: &'static str = "Commit";
+    type Protocol = Commit;
+
+    fn build(&self) -> Commit {
+        Commit::new(self.clone())
+    }
+
+    fn node_names(&self) -> Vec<String> {
+        Commit::node_names_of(self)
+    }
+
+    fn invariant_names(&self) -> &'static [&'static str] {
+        INVARIANTS
+    }
+
+    /// Fewer participants than a transaction spans is refused: shrinking participants
+    /// shrinks transactions with them.
+    fn smaller(&self) -> Vec<Vec<(String, Self)>> {
+        vec![
+            knob(self, "clients", self.clients, 1, |o, v| o.clients = v),
+            knob(self, "participants", self.participants, 2, |o, v| {
+                o.participants = v;
+                o.tx_size = o.tx_size.min(v);
+            }),
+            knob(self, "tx_size", self.tx_size, 2, |o, v| o.tx_size = v),
+            knob(self, "keys", self.keys, 1, |o, v| o.keys = v),
+        ]
+    }
+
+    fn families(&self) -> Vec<Family<Self>> {
+        let mut fewer_clients = self.clone();
+        fewer_clients.clients = fewer_clients.clients.saturating_sub(1);
+        let mut fewer_participants = self.clone();
+        fewer_participants.participants = fewer_participants.participants.saturating_sub(1);
+        fewer_participants.tx_size = fewer_participants
+            .tx_size
+            .min(fewer_participants.participants);
+        vec![
+            Family {
+                prefix: "c",
+                members: self.clients,
+                members_min: 1,
+                one_fewer: fewer_clients,
+            },
+            Family {
+                prefix: "p",
+                members: self.participants,
+                members_min: 2,
+                one_fewer: fewer_participants,
+            },
+        ]
+    }
+}
 
 impl Protocol for Commit {
     type Node = CommitNode;
