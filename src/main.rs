@@ -158,10 +158,10 @@ struct BalanceArgs {
     epsilon: f64,
     /// Hash for ring points and keys: mixed (crc32 + splitmix64) or crc32.
     #[arg(long, default_value = "mixed")]
-    hash: sim_core::placement::HashFunction,
+    hash: placement::HashFunction,
     /// Key popularity: uniform, or zipf:S for hot keys (e.g. zipf:1.1).
     #[arg(long, default_value = "uniform")]
-    distribution: sim_core::keys::KeyDistribution,
+    distribution: placement::keys::KeyDistribution,
     /// Relative node capacities, one per node, comma-separated (e.g. 1,1,2,...).
     #[arg(long, value_delimiter = ',')]
     weights: Vec<u32>,
@@ -212,7 +212,7 @@ fn main() -> ExitCode {
             shard,
             json,
         } => {
-            let loaded = match sim_core::protocols::builtin().load(&scenario) {
+            let loaded = match protocols::builtin().load(&scenario) {
                 Ok(s) => s,
                 Err(e) => return fail_input(e),
             };
@@ -249,7 +249,7 @@ fn main() -> ExitCode {
             from,
             to,
         } => {
-            let loaded = match sim_core::protocols::builtin().load(&scenario) {
+            let loaded = match protocols::builtin().load(&scenario) {
                 Ok(s) => s,
                 Err(e) => return fail_input(e),
             };
@@ -301,7 +301,7 @@ fn shrink_command(
     runs_max: u32,
     json: bool,
 ) -> ExitCode {
-    let loaded = match sim_core::protocols::builtin().load(path) {
+    let loaded = match protocols::builtin().load(path) {
         Ok(s) => s,
         Err(e) => return fail_input(e),
     };
@@ -383,7 +383,7 @@ fn run(
     max_events: Option<u64>,
     out: Option<&str>,
 ) -> ExitCode {
-    let mut loaded = match sim_core::protocols::builtin().load(path) {
+    let mut loaded = match protocols::builtin().load(path) {
         Ok(s) => s,
         Err(e) => return fail_input(e),
     };
@@ -434,7 +434,7 @@ fn run(
 }
 
 fn balance(args: BalanceArgs) -> ExitCode {
-    use sim_core::placement::balance::{balance, BalanceOptions};
+    use placement::balance::{balance, BalanceOptions};
     let options = BalanceOptions {
         nodes: args.nodes,
         keys: args.keys,
@@ -518,7 +518,7 @@ fn write_run_files(
 fn compare(paths: &[String], out: Option<&str>, json: bool) -> ExitCode {
     let mut runs = Vec::new();
     for path in paths {
-        let loaded = match sim_core::protocols::builtin().load(path) {
+        let loaded = match protocols::builtin().load(path) {
             Ok(s) => s,
             Err(e) => return fail_input(e),
         };
@@ -562,7 +562,7 @@ fn report_sweep(result: &sweep::SweepResult, json: bool) -> ExitCode {
 fn check(paths: &[String]) -> ExitCode {
     let mut bad = 0;
     for path in paths {
-        match sim_core::protocols::builtin().load(path) {
+        match protocols::builtin().load(path) {
             Ok(s) => emit(&format!(
                 "{path}: ok ({} nodes, {} faults scheduled{})\n",
                 s.names.len(),

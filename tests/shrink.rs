@@ -30,9 +30,7 @@ fn shrink_json(file: &str, seed: u64, out: &Path) -> (Value, String) {
 
 /// Every remaining episode is needed: without any one of them the failure goes away.
 fn assert_one_minimal(text: &str, invariant: &str) {
-    let loaded = sim_core::protocols::builtin()
-        .parse("min.ron", text)
-        .unwrap();
+    let loaded = protocols::builtin().parse("min.ron", text).unwrap();
     let faults = &loaded.scenario.faults;
     let episodes = schedule::episodes(faults);
     for skip in 0..episodes.len() {
@@ -133,7 +131,7 @@ fn shrinking_is_deterministic() {
 
 #[test]
 fn the_explicit_schedule_fails_exactly_as_the_nemesis_run_did() {
-    let loaded = sim_core::protocols::builtin()
+    let loaded = protocols::builtin()
         .load(
             Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("scenarios/lock-lease-nemesis.ron")
@@ -215,9 +213,7 @@ fn every_bundled_scenario_reads_back_the_same_once_written() {
     files.sort();
     assert!(files.len() > 20);
     for file in files {
-        let first = sim_core::protocols::builtin()
-            .load(file.to_str().unwrap())
-            .unwrap();
+        let first = protocols::builtin().load(file.to_str().unwrap()).unwrap();
         let text = sim_core::scenario::write::to_ron(&first.scenario, &[]);
         let second = first
             .parse_same_protocol("written.ron", &text)

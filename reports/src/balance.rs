@@ -7,7 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::bars::GroupedBars;
-use sim_core::placement::balance::{BalanceReport, SchemeBalance};
+use placement::balance::{BalanceReport, SchemeBalance};
 
 use crate::{color, draw_legend, font, group, render, Chart, DrawResult, OrMessage};
 

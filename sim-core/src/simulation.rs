@@ -22,7 +22,7 @@ use crate::fingerprint::Fingerprint;
 use crate::nemesis::{ClusterState, Nemesis, NemesisOptions, StrikeKind};
 use crate::network::{DropReason, LinkOptions, MessageStats, PacketSimulator, Route};
 use crate::node::{Context, Effects, Node, TimerId};
-use crate::protocols::Protocol;
+use crate::protocol::Protocol;
 use crate::random::{Random, Stream};
 use crate::storage::Storage;
 use crate::time::NodeClock;
@@ -161,10 +161,41 @@ type TimerMap = HashMap<TimerId, u64, BuildHasherDefault<Fingerprint>>;
 /// A simulated cluster running protocol `P`.
 ///
 /// ```
-/// use sim_core::{Simulation, SimOptions};
-/// use sim_core::protocols::ping_pong::{PingPong, PingPongOptions};
+/// use sim_core::{Context, Node, NodeId, Protocol, SimOptions, Simulation, TimerId};
 ///
-/// let mut sim = Simulation::new(PingPong::new(PingPongOptions::default()), SimOptions {
+/// /// Every node sends its successor a message every 10ms (on its own clock).
+/// struct Ticker;
+/// struct TickerNode;
+///
+/// impl Node for TickerNode {
+///     type Message = ();
+///     type Observation = ();
+///     type Record = ();
+///     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+///         ctx.set_timer(10_000_000, 0);
+///     }
+///     fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: ()) {}
+///     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, _: TimerId, _: u64) {
+///         let next = (ctx.id() + 1) % ctx.node_count();
+///         ctx.send(next, ());
+///         ctx.set_timer(10_000_000, 0);
+///     }
+/// }
+///
+/// impl Protocol for Ticker {
+///     type Node = TickerNode;
+///     fn name(&self) -> &'static str {
+///         "ticker"
+///     }
+///     fn node_names(&self) -> Vec<String> {
+///         vec!["a".into(), "b".into(), "c".into()]
+///     }
+///     fn make_node(&self, _: NodeId) -> TickerNode {
+///         TickerNode
+///     }
+/// }
+///
+/// let mut sim = Simulation::new(Ticker, SimOptions {
 ///     seed: 7,
 ///     time_limit_ns: 2_000_000_000,
 ///     ..SimOptions::default()
@@ -175,6 +206,7 @@ type TimerMap = HashMap<TimerId, u64, BuildHasherDefault<Fingerprint>>;
 /// sim.restart(1);
 /// let outcome = sim.run();
 /// assert!(outcome.violation.is_none());
+/// assert!(outcome.messages.dropped_crashed > 0);
 /// ```
 pub struct Simulation<P: Protocol> {
     protocol: P,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use sim_core::checker::{Checker, ClusterView, Metrics};
-use sim_core::protocols::Protocol;
+use sim_core::protocol::Protocol;
 use sim_core::time::NS_PER_MS;
 use sim_core::{
     Context, Fault, FaultOrigin, Node, NodeId, SimOptions, Simulation, StopReason, TimerId,

@@ -244,24 +244,6 @@ impl LoadedScenario {
     }
 }
 
-/// Builds protocol options from scenario text, for tests of protocol code.
-#[cfg(test)]
-pub(crate) mod tests_support {
-    /// `fields` as written inside `Kv(...)`.
-    pub fn kv_options(fields: &str) -> crate::protocols::kv::KvOptions {
-        let text = format!("(name: \"t\", limits: (time: \"1s\"), protocol: Kv({fields}))");
-        let loaded = crate::protocols::builtin()
-            .parse("t.ron", &text)
-            .expect("valid");
-        loaded
-            .scenario
-            .protocol
-            .downcast_ref::<crate::protocols::kv::KvOptions>()
-            .expect("a Kv section")
-            .clone()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,7 +257,7 @@ mod tests {
     network: (latency: Uniform(min: "1ms", max: "3ms"), loss: 0.01,
               links: [(from: "n0", to: "n1", loss: 0.5)]),
     clocks: [(node: "n2", offset: "-5ms", drift_ppm: 200)],
-    protocol: PingPong(nodes: 3),
+    protocol: Relay(nodes: 3),
     faults: [
         (at: "1s", fault: Crash("n1")),
         (at: "1500ms", fault: Pause(node: "n2", duration: "100ms")),
@@ -288,7 +270,7 @@ mod tests {
 
     #[test]
     fn a_full_scenario_parses_and_resolves_names() {
-        let s = crate::protocols::builtin().parse("t.ron", GOOD).unwrap();
+        let s = crate::testing::registry().parse("t.ron", GOOD).unwrap();
         assert_eq!(s.names, ["n0", "n1", "n2"]);
         let o = s.sim_options(9);
         assert_eq!(o.seed, 9);
@@ -302,7 +284,7 @@ mod tests {
     }
 
     fn error_of(text: &str) -> ScenarioError {
-        crate::protocols::builtin()
+        crate::testing::registry()
             .parse("bad.ron", text)
             .unwrap_err()
     }
@@ -330,12 +312,16 @@ mod tests {
             ("loss: 0.01", "loss: 1.5", "outside [0, 1]"),
             ("\"2s\"", "\"-2s\"", "negative"),
             ("\"2s\"", "\"2 fortnights\"", "unknown unit"),
-            ("nodes: 3", "nodes: 0", "at least 2 nodes"),
+            ("nodes: 3", "nodes: 1", "at least 2 nodes"),
             ("\"progress\"", "\"progres\"", "did you mean \"progress\""),
             ("max: \"3ms\"", "max: \"0ms\"", "greater than its max"),
             ("drift_ppm: 200", "drift_ppm: 2000000", "out of range"),
             ("every: \"1s\"", "every: \"0s\"", "longer than zero"),
-            ("PingPong(", "PingPang(", "unknown protocol `PingPang`; expected one of `PingPong`, `Kv`, `Lock`, `Commit`; did you mean `PingPong`?"),
+            (
+                "Relay(",
+                "Rellay(",
+                "unknown protocol `Rellay`; expected one of `Relay`; did you mean `Relay`?",
+            ),
         ];
         for (from, to, expect) in cases {
             let e = error_of(&GOOD.replacen(from, to, 1));
@@ -348,7 +334,7 @@ mod tests {
     fn syntax_errors_and_missing_fields() {
         let e = error_of("(name: \"x\", limits: (time: \"1s\")");
         assert!(e.line >= 1);
-        let e = error_of("(name: \"x\", protocol: PingPong(nodes: 2))");
+        let e = error_of("(name: \"x\", protocol: Relay(nodes: 2))");
         assert!(e.message.contains("missing field `limits`"), "{e}");
     }
 }

@@ -105,7 +105,7 @@ mod tests {
 
     #[test]
     fn a_written_scenario_reads_back_the_same() {
-        let first = crate::protocols::builtin().parse("t.ron", &full()).unwrap();
+        let first = crate::testing::registry().parse("t.ron", &full()).unwrap();
         let text = to_ron(&first.scenario, &["made by a test".into()]);
         let second = first
             .parse_same_protocol("written.ron", &text)

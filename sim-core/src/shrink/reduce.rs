@@ -114,74 +114,71 @@ pub fn calmer_networks(s: &Scenario) -> Vec<(String, Scenario)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{registry, RelayOptions};
+
+    fn scenario(text: &str) -> Scenario {
+        registry().parse("t.ron", text).unwrap().scenario
+    }
 
     #[test]
-    fn every_knob_of_a_commit_cluster_gets_smaller_and_stays_valid() {
-        let text = "(name: \"t\", limits: (time: \"1s\"), \
-                    protocol: Commit(variant: TwoPc, participants: 4, tx_size: 4, clients: 3))";
-        let s = crate::protocols::builtin()
-            .parse("t.ron", text)
-            .unwrap()
-            .scenario;
+    fn a_protocol_without_knobs_of_its_own_gets_every_count_cut() {
+        let s =
+            scenario("(name: \"t\", limits: (time: \"1s\"), protocol: Relay(nodes: 6, hops: 40))");
         let knobs = s.protocol.smaller();
-        let names: Vec<&str> = knobs.iter().map(|k| k[0].0.as_str()).collect();
+        let names: Vec<Vec<&str>> = knobs
+            .iter()
+            .map(|k| k.iter().map(|c| c.0.as_str()).collect())
+            .collect();
+        // Fields in name order; `nodes: 1` is refused by the options and left out.
         assert_eq!(
             names,
             [
-                "clients 3 → 1",
-                "participants 4 → 2",
-                "tx_size 4 → 2",
-                "keys 20 → 1"
+                vec!["hops 40 → 1", "hops 40 → 20", "hops 40 → 39"],
+                vec!["nodes 6 → 3", "nodes 6 → 5"]
             ]
         );
-        let o = knobs[1][0]
-            .1
-            .downcast_ref::<crate::protocols::two_pc::CommitOptions>()
-            .unwrap();
-        assert_eq!((o.participants, o.tx_size), (2, 2));
+        let o = knobs[1][0].1.downcast_ref::<RelayOptions>().unwrap();
+        assert_eq!((o.nodes, o.hops), (3, 40));
     }
 
     #[test]
     fn removing_a_middle_member_renames_the_ones_after_it() {
-        let text = "(name: \"t\", limits: (time: \"1s\"), \
-                    clocks: [(node: \"c2\", offset: \"5ms\")], \
-                    protocol: Lock(variant: Lease, clients: 3), \
-                    faults: [(at: \"1ms\", fault: Pause(node: \"c1\", duration: \"1ms\")), \
-                             (at: \"2ms\", fault: Crash(\"c2\")), \
-                             (at: \"3ms\", fault: Partition([[\"c0\", \"c1\"], [\"c2\", \"store\"]]))])";
-        let s = crate::protocols::builtin()
-            .parse("t.ron", text)
-            .unwrap()
-            .scenario;
+        let s = scenario(
+            "(name: \"t\", limits: (time: \"1s\"), \
+             clocks: [(node: \"n3\", offset: \"5ms\")], \
+             protocol: Relay(nodes: 4), \
+             faults: [(at: \"1ms\", fault: Pause(node: \"n1\", duration: \"1ms\")), \
+                      (at: \"2ms\", fault: Crash(\"n2\")), \
+                      (at: \"3ms\", fault: Partition([[\"n0\", \"n1\"], [\"n2\", \"n3\"]]))])",
+        );
         let candidates = without_members(&s);
         let names: Vec<&str> = candidates.iter().map(|c| c.0.as_str()).collect();
         assert_eq!(
             names,
             [
-                "without c0 (the ones after it renamed)",
-                "without c1 (the ones after it renamed)"
+                "without n0 (the ones after it renamed)",
+                "without n1 (the ones after it renamed)",
+                "without n2 (the ones after it renamed)"
             ]
         );
         let c = &candidates[1].1;
         let n = |s: &str| NodeName(s.to_string());
-        assert_eq!(c.protocol.node_names(), ["lock0", "c0", "c1", "store"]);
-        assert_eq!(c.faults.len(), 2, "the pause of c1 went with it");
-        assert_eq!(c.faults[0].fault, Fault::Crash(n("c1")));
+        assert_eq!(c.protocol.node_names(), ["n0", "n1", "n2"]);
+        assert_eq!(c.faults.len(), 2, "the pause of n1 went with it");
+        assert_eq!(c.faults[0].fault, Fault::Crash(n("n1")));
         assert_eq!(
             c.faults[1].fault,
-            Fault::Partition(vec![vec![n("c0")], vec![n("c1"), n("store")]])
+            Fault::Partition(vec![vec![n("n0")], vec![n("n1"), n("n2")]])
         );
-        assert_eq!(c.clocks[0].node, n("c1"));
+        assert_eq!(c.clocks[0].node, n("n2"));
     }
 
     #[test]
     fn a_calm_network_has_no_loss() {
-        let text = "(name: \"t\", limits: (time: \"1s\"), network: (loss: 0.1), \
-                    protocol: PingPong(nodes: 3))";
-        let s = crate::protocols::builtin()
-            .parse("t.ron", text)
-            .unwrap()
-            .scenario;
+        let s = scenario(
+            "(name: \"t\", limits: (time: \"1s\"), network: (loss: 0.1), \
+             protocol: Relay(nodes: 3))",
+        );
         let calmer = calmer_networks(&s);
         assert_eq!(calmer.len(), 1);
         assert_eq!(calmer[0].0, "message loss 0.1 → 0");
