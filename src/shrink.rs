@@ -91,7 +91,7 @@ pub fn header(command: &str, output: &str, shrunk: &Shrunk) -> Vec<String> {
             shrunk.after.nodes,
             shrunk.runs
         ),
-        format!("Replay: dsim run {output}"),
+        format!("Replay: {} run {output}", crate::program_name()),
     ]
 }
 
@@ -128,8 +128,10 @@ pub fn to_text(report: &Report) -> String {
     );
     out += &format!("  {}\n", report.violation.replace('\n', "\n  "));
     out += &format!(
-        "wrote {}; replay it with: dsim run {}\n",
-        report.output, report.output
+        "wrote {}; replay it with: {} run {}\n",
+        report.output,
+        crate::program_name(),
+        report.output
     );
     out
 }

@@ -33,7 +33,12 @@ impl<'a> Summary<'a> {
 
     /// The exact command that replays this run.
     pub fn reproduce(&self) -> String {
-        let mut cmd = format!("dsim run {} --seed {}", self.loaded.file, self.outcome.seed);
+        let mut cmd = format!(
+            "{} run {} --seed {}",
+            crate::program_name(),
+            self.loaded.file,
+            self.outcome.seed
+        );
         if let Some(n) = self.max_events_override {
             cmd.push_str(&format!(" --max-events {n}"));
         }

@@ -184,7 +184,11 @@ pub fn sweep(
                             time_ns: v.time_ns,
                             fingerprint: format!("{:016x}", outcome.fingerprint),
                             message: v.message,
-                            reproduce: format!("dsim run {} --seed {seed}", loaded.file),
+                            reproduce: format!(
+                                "{} run {} --seed {seed}",
+                                crate::program_name(),
+                                loaded.file
+                            ),
                         });
                 }
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;

@@ -1,0 +1,677 @@
+//! The command line: `run`, `check`, `sweep`, `merge`, `shrink`, `diagram`, `compare` and
+//! `balance`, over whichever protocols a [`Cli`] holds.
+//!
+//! Exit status: 0 every invariant held; 1 an invariant was violated; 2 bad input or usage.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use sim_core::protocol::{ProtocolOptions, Registry};
+use sim_core::LoadedScenario;
+
+use crate::{diagram, program_name, shrink, summary, sweep};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Deterministic discrete-event simulator for distributed protocols",
+    long_about = "Runs distributed protocols as simulated nodes in one single-threaded event \
+                  loop with a seeded virtual clock and a lossy virtual network, so that every \
+                  fault schedule reproduces exactly from its seed.\n\n\
+                  Exit status: 0 every invariant held, 1 an invariant was violated, 2 bad \
+                  input or usage."
+)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario and print what happened.
+    Run {
+        /// The scenario file (RON).
+        scenario: String,
+        /// Seed to run with, instead of the scenario's own.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Stream every event to FILE as JSON Lines.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<String>,
+        /// Print the summary as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Stop after N events, instead of the scenario's own event limit.
+        #[arg(long, value_name = "N")]
+        max_events: Option<u64>,
+        /// Write summary.json and the run's charts (SVG and PNG) into DIR.
+        #[arg(long, value_name = "DIR")]
+        out: Option<String>,
+    },
+    /// Compare the placement schemes without a simulation: keys and requests per node,
+    /// imbalance, and keys moved when a node joins and when one leaves.
+    Balance(BalanceArgs),
+    /// Run several scenarios (each at its own seed) and compare them side by side.
+    Compare {
+        /// The scenario files (RON).
+        #[arg(required = true)]
+        scenarios: Vec<String>,
+        /// Write compare.json, compare.md and the charts (SVG and PNG) into DIR.
+        #[arg(long, value_name = "DIR")]
+        out: Option<String>,
+        /// Print the comparison as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a range of seeds on every core; report the failing ones, grouped by invariant.
+    Sweep {
+        /// The scenario file (RON).
+        scenario: String,
+        /// Seeds to run, A..B (B excluded).
+        #[arg(long, default_value = "0..100")]
+        seeds: sweep::SeedRange,
+        /// Worker threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Stop launching seeds once this many have failed.
+        #[arg(long, value_name = "K")]
+        stop_after: Option<u64>,
+        /// Run only shard I of N: the seeds whose offset in the range is I modulo N.
+        #[arg(long, value_name = "I/N", default_value = "0/1")]
+        shard: sweep::Shard,
+        /// Print the result as JSON (what `dsim merge` reads).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge the --json results of the shards of one sweep into the whole sweep's result.
+    Merge {
+        #[arg(required = true)]
+        results: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Draw a run's space-time diagram (SVG and PNG): lanes, messages, drops, faults, and
+    /// the violation; by default the 600ms before the violation.
+    Diagram {
+        /// The scenario file (RON).
+        scenario: String,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Where to write the picture (an .svg; a .png is written beside it).
+        #[arg(short, long, value_name = "FILE")]
+        output: String,
+        /// Start of the window (a duration, e.g. 1.5s).
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// End of the window.
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+    },
+    /// Shrink a failing seed: write the smallest scenario with an explicit fault schedule
+    /// (no nemesis) that still fails the same invariant at that seed.
+    Shrink {
+        /// The scenario file (RON).
+        scenario: String,
+        /// The failing seed (default: the scenario's own).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Where to write the shrunk scenario.
+        #[arg(short, long, value_name = "FILE")]
+        output: String,
+        /// Candidate runs at most; the smallest failing scenario so far is written when
+        /// they run out.
+        #[arg(long, value_name = "N", default_value_t = 5_000)]
+        max_runs: u32,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check scenario files without running them.
+    Check {
+        /// The scenario files (RON).
+        #[arg(required = true)]
+        scenarios: Vec<String>,
+    },
+}
+
+#[derive(clap::Args)]
+struct BalanceArgs {
+    /// Cluster size (nodes are node-0, node-1, ...).
+    #[arg(long, default_value_t = 10)]
+    nodes: usize,
+    /// Number of keys (key-0, key-1, ...).
+    #[arg(long, default_value_t = 1_000_000)]
+    keys: usize,
+    /// Virtual nodes per node, for ring and bounded.
+    #[arg(long, default_value_t = 100)]
+    vnodes: u32,
+    /// Maglev lookup table size (a prime).
+    #[arg(long, default_value_t = 65_537)]
+    table_size: u32,
+    /// Bounded loads: no node above (1 + epsilon) times the average.
+    #[arg(long, default_value_t = 0.25)]
+    epsilon: f64,
+    /// Hash for ring points and keys: mixed (crc32 + splitmix64) or crc32.
+    #[arg(long, default_value = "mixed")]
+    hash: placement::HashFunction,
+    /// Key popularity: uniform, or zipf:S for hot keys (e.g. zipf:1.1).
+    #[arg(long, default_value = "uniform")]
+    distribution: placement::keys::KeyDistribution,
+    /// Relative node capacities, one per node, comma-separated (e.g. 1,1,2,...).
+    #[arg(long, value_delimiter = ',')]
+    weights: Vec<u32>,
+    /// Write charts (SVG and PNG), balance.json and balance.md into DIR.
+    #[arg(long, value_name = "DIR")]
+    out: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// dsim's command line over a set of protocols: the built-in ones, plus yours.
+///
+/// ```no_run
+/// # #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+/// # struct MyOptions;
+/// # struct My;
+/// # impl sim_core::Protocol for My {
+/// #     type Node = MyNode;
+/// #     fn name(&self) -> &'static str { "my" }
+/// #     fn node_names(&self) -> Vec<String> { vec![] }
+/// #     fn make_node(&self, _: sim_core::NodeId) -> MyNode { MyNode }
+/// # }
+/// # struct MyNode;
+/// # impl sim_core::Node for MyNode {
+/// #     type Message = (); type Observation = (); type Record = ();
+/// #     fn on_start(&mut self, _: &mut sim_core::Context<'_, Self>) {}
+/// #     fn on_message(&mut self, _: &mut sim_core::Context<'_, Self>, _: sim_core::NodeId, _: ()) {}
+/// #     fn on_timer(&mut self, _: &mut sim_core::Context<'_, Self>, _: sim_core::TimerId, _: u64) {}
+/// # }
+/// # impl sim_core::ProtocolOptions for MyOptions {
+/// #     const NAME: &'static str = "My";
+/// #     type Protocol = My;
+/// #     fn build(&self) -> My { My }
+/// # }
+/// fn main() -> std::process::ExitCode {
+///     dsim::Cli::new() // the built-in protocols
+///         .protocol::<MyOptions>() // plus yours: scenario files say `protocol: My(...)`
+///         .run() // run, check, sweep, merge, shrink, diagram, compare, balance
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Cli {
+    registry: Registry,
+}
+
+impl Default for Cli {
+    fn default() -> Self {
+        Cli::new()
+    }
+}
+
+impl Cli {
+    /// The command line with dsim's built-in protocols.
+    pub fn new() -> Self {
+        Cli::with_registry(protocols::builtin())
+    }
+
+    /// The command line with exactly the protocols of `registry`.
+    pub fn with_registry(registry: Registry) -> Self {
+        Cli { registry }
+    }
+
+    /// Adds protocol `O`; a name already registered is replaced.
+    pub fn protocol<O: ProtocolOptions>(mut self) -> Self {
+        self.registry.register::<O>();
+        self
+    }
+
+    /// The protocols this command line knows.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Parses the process's arguments and runs the command.
+    pub fn run(self) -> ExitCode {
+        self.run_from(std::env::args_os())
+    }
+
+    /// Parses `args` (the first is the program's name) and runs the command.
+    pub fn run_from<I, T>(self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+        if let Some(name) = args
+            .first()
+            .and_then(|a| Path::new(a).file_stem())
+            .and_then(|s| s.to_str())
+        {
+            crate::set_program_name(name);
+        }
+        let command = <Args as clap::CommandFactory>::command().name(program_name());
+        let parsed = command
+            .try_get_matches_from(args)
+            .and_then(|m| <Args as clap::FromArgMatches>::from_arg_matches(&m));
+        match parsed {
+            Ok(parsed) => execute(&self.registry, parsed),
+            Err(e) => {
+                let _ = e.print();
+                // Help and version are not errors; every other parse failure is usage (2).
+                ExitCode::from(if e.use_stderr() { 2 } else { 0 })
+            }
+        }
+    }
+}
+
+fn execute(registry: &Registry, cli: Args) -> ExitCode {
+    match cli.command {
+        Command::Run {
+            scenario,
+            seed,
+            trace,
+            json,
+            max_events,
+            out,
+        } => run(
+            registry,
+            &scenario,
+            seed,
+            trace.as_deref(),
+            json,
+            max_events,
+            out.as_deref(),
+        ),
+        Command::Balance(args) => balance(args),
+        Command::Compare {
+            scenarios,
+            out,
+            json,
+        } => compare(registry, &scenarios, out.as_deref(), json),
+        Command::Sweep {
+            scenario,
+            seeds,
+            jobs,
+            stop_after,
+            shard,
+            json,
+        } => {
+            let loaded = match registry.load(&scenario) {
+                Ok(s) => s,
+                Err(e) => return fail_input(e),
+            };
+            let jobs =
+                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let result = sweep::sweep(&loaded, seeds, shard, jobs, stop_after);
+            report_sweep(&result, json)
+        }
+        Command::Merge { results, json } => {
+            let mut parts = Vec::new();
+            for path in &results {
+                let text = match std::fs::read_to_string(path) {
+                    Ok(t) => t,
+                    Err(e) => return fail_input(format!("cannot read {path}: {e}")),
+                };
+                match serde_json::from_str(&text) {
+                    Ok(p) => parts.push(p),
+                    Err(e) => {
+                        return fail_input(format!(
+                            "{path} is not a `dsim sweep --json` result: {e}"
+                        ))
+                    }
+                }
+            }
+            match sweep::merge(parts) {
+                Ok(result) => report_sweep(&result, json),
+                Err(e) => fail_input(e),
+            }
+        }
+        Command::Diagram {
+            scenario,
+            seed,
+            output,
+            from,
+            to,
+        } => {
+            let loaded = match registry.load(&scenario) {
+                Ok(s) => s,
+                Err(e) => return fail_input(e),
+            };
+            let parse = |t: Option<String>| -> Result<Option<u64>, String> {
+                t.map(|t| {
+                    sim_core::time::parse_duration_ns(&t).and_then(|ns| {
+                        u64::try_from(ns).map_err(|_| format!("time `{t}` is negative"))
+                    })
+                })
+                .transpose()
+            };
+            let (from, to) = match (parse(from), parse(to)) {
+                (Ok(f), Ok(t)) => (f, t),
+                (Err(e), _) | (_, Err(e)) => return fail_input(e),
+            };
+            let seed = seed.unwrap_or(loaded.scenario.seed);
+            let picture = diagram::space_time(&loaded, seed, from, to);
+            let stem = Path::new(&output).with_extension("");
+            if let Some(dir) = stem.parent().filter(|d| !d.as_os_str().is_empty()) {
+                if let Err(e) = std::fs::create_dir_all(dir) {
+                    return fail_input(format!("cannot create {}: {e}", dir.display()));
+                }
+            }
+            match reports::render(&picture, &stem) {
+                Ok(files) => {
+                    let names: Vec<String> =
+                        files.iter().map(|f| f.display().to_string()).collect();
+                    emit(&format!("wrote {}\n", names.join(", ")));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail_input(e),
+            }
+        }
+        Command::Shrink {
+            scenario,
+            seed,
+            output,
+            max_runs,
+            json,
+        } => shrink_command(registry, &scenario, seed, &output, max_runs, json),
+        Command::Check { scenarios } => check(registry, &scenarios),
+    }
+}
+
+fn shrink_command(
+    registry: &Registry,
+    path: &str,
+    seed: Option<u64>,
+    output: &str,
+    runs_max: u32,
+    json: bool,
+) -> ExitCode {
+    let loaded = match registry.load(path) {
+        Ok(s) => s,
+        Err(e) => return fail_input(e),
+    };
+    if runs_max == 0 {
+        return fail_input("--max-runs must be at least 1");
+    }
+    let seed = seed.unwrap_or(loaded.scenario.seed);
+    let started = Instant::now();
+    let options = sim_core::shrink::ShrinkOptions { runs_max };
+    let shrunk = match shrink::shrink_with_progress(&loaded, seed, &options) {
+        Ok(s) => s,
+        Err(e) => return fail_input(format!("{path}: {e}")),
+    };
+    let wall = started.elapsed();
+    let command = format!("{} shrink {path} --seed {seed} -o {output}", program_name());
+    let text = sim_core::scenario::write::to_ron(
+        &shrunk.scenario,
+        &shrink::header(&command, output, &shrunk),
+    );
+    if let Some(dir) = Path::new(output)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            return fail_input(format!("cannot create {}: {e}", dir.display()));
+        }
+    }
+    if let Err(e) = std::fs::write(output, &text) {
+        return fail_input(format!("cannot write {output}: {e}"));
+    }
+    let report = shrink::Report {
+        scenario: path,
+        seed,
+        output,
+        invariant: &shrunk.invariant,
+        before: shrunk.before,
+        after: shrunk.after,
+        nemesis_faults: shrunk.nemesis_faults,
+        runs: shrunk.runs,
+        runs_exhausted: shrunk.runs_exhausted,
+        wall_ms: wall.as_millis(),
+        steps: &shrunk.steps,
+        violation: &shrunk.violation.message,
+    };
+    if json {
+        emit(&format!(
+            "{}\n",
+            serde_json::to_string(&report).expect("serialisable")
+        ));
+    } else {
+        emit(&shrink::to_text(&report));
+    }
+    ExitCode::SUCCESS
+}
+
+/// Writes to standard output. A reader that went away (`dsim ... | head`) is not an error
+/// worth a panic: stop quietly, as command-line tools do.
+fn emit(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .is_err()
+    {
+        std::process::exit(0);
+    }
+}
+
+fn fail_input(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn run(
+    registry: &Registry,
+    path: &str,
+    seed: Option<u64>,
+    trace: Option<&str>,
+    json: bool,
+    max_events: Option<u64>,
+    out: Option<&str>,
+) -> ExitCode {
+    let mut loaded = match registry.load(path) {
+        Ok(s) => s,
+        Err(e) => return fail_input(e),
+    };
+    if max_events.is_some() {
+        loaded.scenario.limits.events = max_events;
+    }
+    let seed = seed.unwrap_or(loaded.scenario.seed);
+    let trace_out: Option<Box<dyn Write>> = match trace {
+        None => None,
+        Some(file) => {
+            if let Some(dir) = Path::new(file)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                if let Err(e) = std::fs::create_dir_all(dir) {
+                    return fail_input(format!("cannot create {}: {e}", dir.display()));
+                }
+            }
+            match std::fs::File::create(file) {
+                Ok(f) => Some(Box::new(f)),
+                Err(e) => return fail_input(format!("cannot write the trace to {file}: {e}")),
+            }
+        }
+    };
+    let started = Instant::now();
+    let outcome = loaded.run(seed, trace_out);
+    let wall = started.elapsed();
+    let report = summary::Summary::new(&loaded, &outcome, wall, max_events);
+    if json {
+        emit(&format!("{}\n", report.to_json()));
+    } else {
+        emit(&report.to_text());
+    }
+    if let Some(dir) = out {
+        if let Err(e) = write_run_files(&report, &loaded, &outcome, Path::new(dir)) {
+            return fail_input(e);
+        }
+    }
+    if let Some(e) = &outcome.trace_error {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    if outcome.violation.is_some() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn balance(args: BalanceArgs) -> ExitCode {
+    use placement::balance::{balance, BalanceOptions};
+    let options = BalanceOptions {
+        nodes: args.nodes,
+        keys: args.keys,
+        vnodes: args.vnodes,
+        table_size: args.table_size,
+        epsilon: args.epsilon,
+        hash: args.hash,
+        distribution: args.distribution,
+        weights: args.weights,
+    };
+    if let Err(e) = options.validate() {
+        return fail_input(e);
+    }
+    let report = balance(&options);
+    if args.json {
+        let schemes: Vec<serde_json::Value> = report
+            .schemes
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "scheme": s.scheme,
+                    "max_over_mean": s.max_over_mean,
+                    "stddev_over_mean": s.stddev_over_mean,
+                    "requests_max_over_mean": s.requests_max_over_mean,
+                    "moved_on_join": s.moved_on_join,
+                    "moved_on_leave": s.moved_on_leave,
+                    "keys_per_node": s.keys_per_node,
+                    "memory_bytes": s.memory_bytes,
+                })
+            })
+            .collect();
+        let value = serde_json::json!({
+            "nodes": report.nodes.len(),
+            "keys": report.keys,
+            "hash": report.hash,
+            "distribution": report.distribution,
+            "joined": report.joined,
+            "left": report.left,
+            "ideal_join": report.ideal_join,
+            "ideal_leave": report.ideal_leave,
+            "schemes": schemes,
+            "ring_sweep": report.ring_sweep,
+        });
+        emit(&format!("{value}\n"));
+    } else {
+        emit(&reports::balance::text_table(&report));
+    }
+    if let Some(dir) = args.out {
+        match reports::balance::write(&report, Path::new(&dir)) {
+            Ok(files) => {
+                if !args.json {
+                    emit(&format!("wrote {}\n", files.join(", ")));
+                }
+            }
+            Err(e) => return fail_input(e),
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// `dsim run --out DIR`: the summary as JSON, and the protocol's charts.
+fn write_run_files(
+    report: &summary::Summary,
+    loaded: &LoadedScenario,
+    outcome: &sim_core::RunOutcome,
+    dir: &Path,
+) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let json_path = dir.join("summary.json");
+    std::fs::write(&json_path, report.to_json() + "\n")
+        .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
+    let metrics: serde_json::Map<String, serde_json::Value> =
+        outcome.metrics.clone().into_iter().collect();
+    let charts = reports::timeline::write(&loaded.scenario.name, outcome.seed, &metrics, dir)?;
+    let md_path = dir.join("report.md");
+    std::fs::write(&md_path, report.to_markdown(&charts))
+        .map_err(|e| format!("cannot write {}: {e}", md_path.display()))?;
+    Ok(())
+}
+
+fn compare(registry: &Registry, paths: &[String], out: Option<&str>, json: bool) -> ExitCode {
+    let mut runs = Vec::new();
+    for path in paths {
+        let loaded = match registry.load(path) {
+            Ok(s) => s,
+            Err(e) => return fail_input(e),
+        };
+        let seed = loaded.scenario.seed;
+        let outcome = loaded.run(seed, None);
+        runs.push((loaded, outcome));
+    }
+    let table = summary::Comparison::new(&runs);
+    if json {
+        emit(&format!("{}\n", table.to_json()));
+    } else {
+        emit(&table.to_text());
+    }
+    if let Some(dir) = out {
+        match table.write(Path::new(dir)) {
+            Ok(files) if !json => emit(&format!("wrote {}\n", files.join(", "))),
+            Ok(_) => {}
+            Err(e) => return fail_input(e),
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Prints a sweep's result; exit 1 if any seed failed.
+fn report_sweep(result: &sweep::SweepResult, json: bool) -> ExitCode {
+    if json {
+        emit(&format!(
+            "{}\n",
+            serde_json::to_string(result).expect("serialisable")
+        ));
+    } else {
+        emit(&result.to_text());
+    }
+    if result.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn check(registry: &Registry, paths: &[String]) -> ExitCode {
+    let mut bad = 0;
+    for path in paths {
+        match registry.load(path) {
+            Ok(s) => emit(&format!(
+                "{path}: ok ({} nodes, {} faults scheduled{})\n",
+                s.names.len(),
+                s.scenario.faults.len(),
+                if s.scenario.nemesis.is_some() {
+                    ", nemesis on"
+                } else {
+                    ""
+                }
+            )),
+            Err(e) => {
+                eprintln!("error: {e}");
+                bad += 1;
+            }
+        }
+    }
+    if bad > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
