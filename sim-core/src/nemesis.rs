@@ -35,19 +35,23 @@ pub struct ClockJumpRate {
     pub max: Duration,
 }
 
-/// The nemesis section of a scenario.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+/// The nemesis section of a scenario. `N` is how it names its targets: by name in a
+/// scenario file, by [`NodeId`] in [`SimOptions`](crate::SimOptions).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct NemesisOptions {
+pub struct NemesisOptions<N = NodeName> {
     /// No strike before this time.
     #[serde(default)]
     pub start: Duration,
     /// No strike after this time (default: the run's time limit).
     #[serde(default)]
     pub stop: Option<Duration>,
-    /// Nodes the nemesis may touch (default: all).
-    #[serde(default)]
-    pub targets: Vec<NodeName>,
+    /// Nodes the nemesis may crash, pause, partition or jump the clock of (default: all).
+    /// A partition splits the targets in two sides at random; nodes that are not targets
+    /// are in neither side, and the network puts unlisted nodes in a group of their own,
+    /// so for the partition's duration they are cut off from both sides.
+    #[serde(default = "Vec::new", skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<N>,
     #[serde(default)]
     pub crash: Option<FaultRate>,
     #[serde(default)]
@@ -104,19 +108,50 @@ pub struct Nemesis {
     rng: Random,
 }
 
+impl<N> Default for NemesisOptions<N> {
+    fn default() -> Self {
+        NemesisOptions {
+            start: Duration::default(),
+            stop: None,
+            targets: Vec::new(),
+            crash: None,
+            pause: None,
+            partition: None,
+            clock_jump: None,
+        }
+    }
+}
+
+impl<N> NemesisOptions<N> {
+    /// The same options with the targets named another way; `Err` if one cannot be.
+    pub fn map_targets<M, E>(
+        self,
+        f: impl FnMut(&N) -> Result<M, E>,
+    ) -> Result<NemesisOptions<M>, E> {
+        Ok(NemesisOptions {
+            targets: self.targets.iter().map(f).collect::<Result<_, _>>()?,
+            start: self.start,
+            stop: self.stop,
+            crash: self.crash,
+            pause: self.pause,
+            partition: self.partition,
+            clock_jump: self.clock_jump,
+        })
+    }
+}
+
 impl Nemesis {
-    /// `targets` already resolved to ids; empty means every node of `node_count`.
+    /// A nemesis over a cluster of `node_count`; no targets means every node.
     pub fn new(
-        options: &NemesisOptions,
-        targets: Vec<NodeId>,
+        options: &NemesisOptions<NodeId>,
         node_count: u32,
         time_limit_ns: u64,
         rng: Random,
     ) -> Self {
-        let targets = if targets.is_empty() {
+        let targets = if options.targets.is_empty() {
             (0..node_count).collect()
         } else {
-            targets
+            options.targets.clone()
         };
         Nemesis {
             start_ns: options.start.0,
@@ -258,7 +293,7 @@ mod tests {
         }
     }
 
-    fn options() -> NemesisOptions {
+    fn options() -> NemesisOptions<NodeId> {
         let rate = FaultRate {
             every: Duration::from_secs(1),
             lasts: Duration::from_ms(100),
@@ -281,7 +316,6 @@ mod tests {
     fn strikes_fall_inside_the_window_at_the_configured_rate() {
         let mut n = Nemesis::new(
             &options(),
-            vec![],
             4,
             60_000_000_000,
             Random::new(1, Stream::Faults),
@@ -301,7 +335,6 @@ mod tests {
     fn victims_are_eligible_and_partitions_have_two_sides() {
         let mut n = Nemesis::new(
             &options(),
-            vec![],
             4,
             60_000_000_000,
             Random::new(2, Stream::Faults),
@@ -338,8 +371,10 @@ mod tests {
     #[test]
     fn targets_limit_the_victims() {
         let mut n = Nemesis::new(
-            &options(),
-            vec![3],
+            &NemesisOptions {
+                targets: vec![3],
+                ..options()
+            },
             4,
             60_000_000_000,
             Random::new(3, Stream::Faults),

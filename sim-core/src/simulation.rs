@@ -45,8 +45,8 @@ pub struct SimOptions {
     pub clocks: Vec<(NodeId, i64, i64)>,
     /// The scripted fault schedule.
     pub faults: Vec<TimedFault<NodeId>>,
-    /// The random nemesis and the ids of its targets (empty: all nodes).
-    pub nemesis: Option<(NemesisOptions, Vec<NodeId>)>,
+    /// The random nemesis, its targets by id.
+    pub nemesis: Option<NemesisOptions<NodeId>>,
     /// Which of the protocol's invariants to check (`None`: all of them).
     pub invariants: Option<Vec<String>>,
 }
@@ -274,10 +274,9 @@ impl<P: Protocol> Simulation<P> {
             })
             .filter_map(|name| protocol.checker(name))
             .collect();
-        let nemesis = options.nemesis.map(|(opts, targets)| {
+        let nemesis = options.nemesis.map(|opts| {
             Nemesis::new(
                 &opts,
-                targets,
                 n as u32,
                 options.time_limit_ns,
                 Random::new(seed, Stream::Faults),

@@ -225,9 +225,9 @@ impl LoadedScenario {
                 .map(|c| (self.id(&c.node), c.offset.0, c.drift_ppm.0))
                 .collect(),
             faults,
-            nemesis: s.nemesis.as_ref().map(|n| {
-                let targets = n.targets.iter().map(|t| self.id(t)).collect();
-                (n.clone(), targets)
+            nemesis: s.nemesis.clone().map(|n| {
+                n.map_targets(resolve)
+                    .expect("node names are checked while parsing")
             }),
             invariants: s
                 .invariants
