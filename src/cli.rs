@@ -185,10 +185,10 @@ struct BalanceArgs {
 /// # }
 /// # struct MyNode;
 /// # impl sim_core::Node for MyNode {
-/// #     type Message = (); type Observation = (); type Record = ();
+/// #     type Message = (); type Observation = (); type Record = (); type Timer = ();
 /// #     fn on_start(&mut self, _: &mut sim_core::Context<'_, Self>) {}
 /// #     fn on_message(&mut self, _: &mut sim_core::Context<'_, Self>, _: sim_core::NodeId, _: ()) {}
-/// #     fn on_timer(&mut self, _: &mut sim_core::Context<'_, Self>, _: sim_core::TimerId, _: u64) {}
+/// #     fn on_timer(&mut self, _: &mut sim_core::Context<'_, Self>, _: sim_core::TimerId, _: ()) {}
 /// # }
 /// # impl sim_core::ProtocolOptions for MyOptions {
 /// #     const NAME: &'static str = "My";

@@ -50,16 +50,7 @@ impl Hasher for Fingerprint {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().expect("8-byte chunk")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut buf = [0u8; 8];
-            buf[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(buf) ^ ((rest.len() as u64) << 59));
-        }
+        words(bytes, |w| self.add(w));
     }
 
     #[inline]
@@ -83,6 +74,71 @@ impl Hasher for Fingerprint {
         // Fixed width, so 32- and 64-bit machines agree.
         self.add(i as u64);
     }
+}
+
+/// `bytes` as little-endian 64-bit words, the last one padded and marked with its length.
+fn words(bytes: &[u8], mut add: impl FnMut(u64)) {
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        add(u64::from_le_bytes(c.try_into().expect("8-byte chunk")));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut buf = [0u8; 8];
+        buf[..rest.len()].copy_from_slice(rest);
+        add(u64::from_le_bytes(buf) ^ ((rest.len() as u64) << 59));
+    }
+}
+
+/// One word for a value: the integer itself if the value hashes as one integer (a `u64`
+/// timer tag, a fieldless enum), otherwise [`hash_of`] it. What a timer carries enters the
+/// fingerprint this way, so a bare tag counts as itself.
+pub fn of_value<T: Hash + ?Sized>(value: &T) -> u64 {
+    #[derive(Default)]
+    struct ValueWord {
+        first: u64,
+        count: u32,
+        all: Fingerprint,
+    }
+    impl ValueWord {
+        fn add(&mut self, w: u64) {
+            if self.count == 0 {
+                self.first = w;
+            }
+            self.count += 1;
+            self.all.add(w);
+        }
+    }
+    impl Hasher for ValueWord {
+        fn finish(&self) -> u64 {
+            if self.count == 1 {
+                self.first
+            } else {
+                self.all.value()
+            }
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            words(bytes, |w| self.add(w));
+        }
+        fn write_u8(&mut self, i: u8) {
+            self.add(i as u64);
+        }
+        fn write_u16(&mut self, i: u16) {
+            self.add(i as u64);
+        }
+        fn write_u32(&mut self, i: u32) {
+            self.add(i as u64);
+        }
+        fn write_u64(&mut self, i: u64) {
+            self.add(i);
+        }
+        fn write_usize(&mut self, i: usize) {
+            self.add(i as u64);
+        }
+    }
+    let mut h = ValueWord::default();
+    value.hash(&mut h);
+    h.finish()
 }
 
 /// Hashes one value with the fixed algorithm (for message digests in traces and tests).
@@ -121,5 +177,25 @@ mod tests {
             hash_of(&0u32),
             "integers hash by value, not width"
         );
+    }
+
+    #[test]
+    fn a_value_that_hashes_as_one_integer_is_that_integer() {
+        assert_eq!(of_value(&7u64), 7);
+        assert_eq!(of_value(&7u32), 7);
+        #[derive(Hash)]
+        enum Timer {
+            Tick,
+            Retry { request: u64 },
+        }
+        assert_ne!(
+            of_value(&Timer::Tick),
+            of_value(&Timer::Retry { request: 0 })
+        );
+        assert_ne!(
+            of_value(&Timer::Retry { request: 1 }),
+            of_value(&Timer::Retry { request: 2 })
+        );
+        assert_eq!(of_value("ab"), hash_of("ab"), "more than one word: hashed");
     }
 }

@@ -38,6 +38,7 @@
 //!     type Message = u64;
 //!     type Observation = ();
 //!     type Record = ();
+//!     type Timer = u64;
 //!
 //!     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
 //!         if ctx.id() == 0 {

@@ -32,6 +32,10 @@ pub trait Node: Sized {
     type Observation: Debug;
     /// What the node keeps in durable storage.
     type Record: Clone + Debug;
+    /// What a timer carries back when it fires: why it was set (an enum of your own, say
+    /// `ElectionTimeout` or `Retry { request }`; `u64` does for a bare tag). `Hash` feeds
+    /// the run fingerprint; `Debug` the trace.
+    type Timer: Clone + Debug + Hash;
 
     /// Called once for every node at virtual time zero.
     fn on_start(&mut self, ctx: &mut Context<'_, Self>);
@@ -39,8 +43,8 @@ pub trait Node: Sized {
     /// A message from `from` arrived.
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Self::Message);
 
-    /// A timer set with [`Context::set_timer`] fired; `tag` is what was passed there.
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: TimerId, tag: u64);
+    /// A timer set with [`Context::set_timer`] fired; `what` is what was passed there.
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: TimerId, what: Self::Timer);
 
     /// Called on a freshly built node after a crash, instead of `on_start`. Durable
     /// storage holds what was synced before the crash. By default, starts afresh.
@@ -53,8 +57,8 @@ pub trait Node: Sized {
 /// Kept between events so the buffers are allocated once, not per event.
 pub struct Effects<N: Node> {
     pub(crate) sends: Vec<(NodeId, N::Message)>,
-    /// (timer, delay in virtual ns, tag)
-    pub(crate) timers: Vec<(TimerId, u64, u64)>,
+    /// (timer, delay in virtual ns, what it carries)
+    pub(crate) timers: Vec<(TimerId, u64, N::Timer)>,
     pub(crate) cancels: Vec<TimerId>,
     pub(crate) observations: Vec<N::Observation>,
     pub(crate) next_timer: u64,
@@ -105,13 +109,14 @@ impl<N: Node> Context<'_, N> {
         self.effects.sends.push((to, msg));
     }
 
-    /// Sets a timer that fires after `after_ns` of this node's local clock. Returns its
-    /// id for [`cancel_timer`](Self::cancel_timer). Timers do not survive a crash.
-    pub fn set_timer(&mut self, after_ns: u64, tag: u64) -> TimerId {
+    /// Sets a timer that fires after `after_ns` of this node's local clock and hands
+    /// `what` to [`Node::on_timer`]. Returns its id for
+    /// [`cancel_timer`](Self::cancel_timer). Timers do not survive a crash.
+    pub fn set_timer(&mut self, after_ns: u64, what: N::Timer) -> TimerId {
         let id = TimerId(self.effects.next_timer);
         self.effects.next_timer += 1;
         let delay = self.clock.virtual_delay_ns(after_ns);
-        self.effects.timers.push((id, delay, tag));
+        self.effects.timers.push((id, delay, what));
         id
     }
 
@@ -149,14 +154,14 @@ impl<N: Node> Context<'_, N> {
 
 /// Builds a node type out of roles: an enum with one variant per role, whose [`Node`]
 /// implementation hands every event to the role. Each role type has the methods
-/// `on_start`, `on_message`, `on_timer(ctx, tag)` and `on_restart`, taking a
+/// `on_start`, `on_message`, `on_timer(ctx, what)` and `on_restart`, taking a
 /// `&mut Context<'_, Enum>`.
 ///
 /// ```text
 /// sim_core::roles! {
 ///     /// A node of the cluster.
 ///     pub enum KvNode {
-///         message: KvMessage, observation: KvObservation, record: KvRecord,
+///         message: KvMessage, observation: KvObservation, record: KvRecord, timer: u64,
 ///         Storage(StorageNode), Client(Client), Directory(Directory),
 ///     }
 /// }
@@ -166,7 +171,7 @@ macro_rules! roles {
     (
         $(#[$meta:meta])*
         pub enum $name:ident {
-            message: $message:ty, observation: $observation:ty, record: $record:ty,
+            message: $message:ty, observation: $observation:ty, record: $record:ty, timer: $timer:ty,
             $($variant:ident($role:ty)),+ $(,)?
         }
     ) => {
@@ -179,6 +184,7 @@ macro_rules! roles {
             type Message = $message;
             type Observation = $observation;
             type Record = $record;
+            type Timer = $timer;
 
             fn on_start(&mut self, ctx: &mut $crate::node::Context<'_, Self>) {
                 match self {
@@ -192,9 +198,9 @@ macro_rules! roles {
                 }
             }
 
-            fn on_timer(&mut self, ctx: &mut $crate::node::Context<'_, Self>, _timer: $crate::node::TimerId, tag: u64) {
+            fn on_timer(&mut self, ctx: &mut $crate::node::Context<'_, Self>, _timer: $crate::node::TimerId, what: $timer) {
                 match self {
-                    $($name::$variant(n) => n.on_timer(ctx, tag)),+
+                    $($name::$variant(n) => n.on_timer(ctx, what)),+
                 }
             }
 

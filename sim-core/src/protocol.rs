@@ -30,6 +30,7 @@
 //!     type Message = u64;
 //!     type Observation = ();
 //!     type Record = ();
+//!     type Timer = u64;
 //!     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
 //!         if ctx.id() == 0 {
 //!             for peer in 1..ctx.node_count() {

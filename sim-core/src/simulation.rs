@@ -155,8 +155,8 @@ const FP_FAULT: u64 = 7;
 const FP_RESUME: u64 = 8;
 const FP_STRIKE: u64 = 9;
 
-/// Pending timers and their tags. Only looked up, never iterated, so its order is moot.
-type TimerMap = HashMap<TimerId, u64, BuildHasherDefault<Fingerprint>>;
+/// Pending timers and what they carry. Only looked up, never iterated, so its order is moot.
+type TimerMap<T> = HashMap<TimerId, T, BuildHasherDefault<Fingerprint>>;
 
 /// A simulated cluster running protocol `P`.
 ///
@@ -171,6 +171,7 @@ type TimerMap = HashMap<TimerId, u64, BuildHasherDefault<Fingerprint>>;
 ///     type Message = ();
 ///     type Observation = ();
 ///     type Record = ();
+///     type Timer = u64;
 ///     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
 ///         ctx.set_timer(10_000_000, 0);
 ///     }
@@ -221,7 +222,7 @@ pub struct Simulation<P: Protocol> {
     max_events: u64,
     network: PacketSimulator,
     effects: Effects<P::Node>,
-    pending_timers: TimerMap,
+    pending_timers: TimerMap<<P::Node as Node>::Timer>,
     fault_table: Vec<(Fault<NodeId>, FaultOrigin)>,
     applied: Vec<AppliedFault>,
     nemesis: Option<Nemesis>,
@@ -514,15 +515,16 @@ impl<P: Protocol> Simulation<P> {
                         incarnation,
                         timer,
                     });
-                } else if let Some(tag) = self.pending_timers.remove(&timer) {
+                } else if let Some(what) = self.pending_timers.remove(&timer) {
                     self.fingerprint.add(FP_TIMER);
-                    self.fingerprint.add(((node as u64) << 32) ^ tag);
+                    self.fingerprint
+                        .add(((node as u64) << 32) ^ crate::fingerprint::of_value(&what));
                     if let Some(t) = self.trace.as_mut() {
                         t.begin(self.now_ns, &self.names[node as usize], "timer")
-                            .num("tag", tag)
+                            .debug("timer", &what)
                             .end();
                     }
-                    self.call(node, |n, ctx| n.on_timer(ctx, timer, tag));
+                    self.call(node, |n, ctx| n.on_timer(ctx, timer, what));
                 } else {
                     // Cancelled.
                     self.fingerprint.add(FP_TIMER_STALE);
@@ -636,8 +638,8 @@ impl<P: Protocol> Simulation<P> {
     fn apply_timers(&mut self, id: NodeId) {
         let incarnation = self.nodes[id as usize].incarnation;
         let mut timers = std::mem::take(&mut self.effects.timers);
-        for (timer, delay_ns, tag) in timers.drain(..) {
-            self.pending_timers.insert(timer, tag);
+        for (timer, delay_ns, what) in timers.drain(..) {
+            self.pending_timers.insert(timer, what);
             let at = self.now_ns.saturating_add(delay_ns);
             self.push(
                 at,

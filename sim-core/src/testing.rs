@@ -77,6 +77,7 @@ impl Node for RelayNode {
     type Message = u32;
     type Observation = ();
     type Record = ();
+    type Timer = u64;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         let next = (ctx.id() + 1) % ctx.node_count();

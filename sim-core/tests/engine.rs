@@ -42,6 +42,7 @@ impl Node for ProbeNode {
     type Message = u64;
     type Observation = Seen;
     type Record = String;
+    type Timer = u64;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         if ctx.id() == 0 {

@@ -33,8 +33,15 @@ pub struct HardState {
     pub voted_for: Option<NodeId>,
 }
 
-const ELECTION_TIMER: u64 = 0;
-const HEARTBEAT_TIMER: u64 = 1;
+/// Why a timer was set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Timer {
+    /// No heartbeat for a while: time to campaign.
+    Election,
+    /// A leader's heartbeat, or a candidate asking again.
+    Heartbeat,
+}
+
 const HARD_STATE: &str = "hard_state";
 
 #[derive(Debug)]
@@ -89,7 +96,7 @@ impl ElectionNode {
         let after = ctx
             .random()
             .between(o.election_timeout_min.0, o.election_timeout_max.0);
-        self.election_timer = Some(ctx.set_timer(after, ELECTION_TIMER));
+        self.election_timer = Some(ctx.set_timer(after, Timer::Election));
     }
 
     /// One heartbeat timer at a time: a leader sends, a candidate asks again, when it fires.
@@ -98,7 +105,7 @@ impl ElectionNode {
             ctx.cancel_timer(t);
         }
         let after = self.options.heartbeat_interval.0;
-        self.heartbeat_timer = Some(ctx.set_timer(after, HEARTBEAT_TIMER));
+        self.heartbeat_timer = Some(ctx.set_timer(after, Timer::Heartbeat));
     }
 
     /// A higher term: adopt it, with no vote yet, as a follower.
@@ -159,6 +166,7 @@ impl Node for ElectionNode {
     type Message = Message;
     type Observation = Observation;
     type Record = HardState;
+    type Timer = Timer;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         self.reset_election_timer(ctx);
@@ -212,15 +220,15 @@ impl Node for ElectionNode {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: TimerId, tag: u64) {
-        match tag {
-            ELECTION_TIMER if self.election_timer == Some(timer) => {
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: TimerId, what: Timer) {
+        match what {
+            Timer::Election if self.election_timer == Some(timer) => {
                 self.election_timer = None;
                 if !matches!(self.role, Role::Leader) {
                     self.campaign(ctx);
                 }
             }
-            HEARTBEAT_TIMER if self.heartbeat_timer == Some(timer) => match self.role {
+            Timer::Heartbeat if self.heartbeat_timer == Some(timer) => match self.role {
                 Role::Leader => self.heartbeat(ctx),
                 Role::Candidate { .. } => self.ask_for_votes(ctx),
                 Role::Follower => {}

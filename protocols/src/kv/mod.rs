@@ -536,7 +536,7 @@ impl Kv {
 sim_core::roles! {
     /// A node of the cluster: one of three roles.
     pub enum KvNode {
-        message: KvMessage, observation: KvObservation, record: KvRecord,
+        message: KvMessage, observation: KvObservation, record: KvRecord, timer: u64,
         Storage(StorageNode), Client(Client), Directory(Directory),
     }
 }

@@ -373,7 +373,7 @@ impl Lock {
 sim_core::roles! {
     /// A node of the lock service: one of three roles.
     pub enum LockNode {
-        message: LockMessage, observation: LockObservation, record: LockRecord,
+        message: LockMessage, observation: LockObservation, record: LockRecord, timer: u64,
         Server(LockServer), Client(Client), Resource(Resource),
     }
 }

@@ -170,6 +170,7 @@ impl Node for PingPongNode {
     type Message = Ping;
     type Observation = Observation;
     type Record = ();
+    type Timer = u64;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         self.last_heard_local_ns = ctx.now();

@@ -363,7 +363,7 @@ impl Commit {
 sim_core::roles! {
     /// A node of the commit protocol: one of three roles.
     pub enum CommitNode {
-        message: CommitMessage, observation: CommitObservation, record: CommitRecord,
+        message: CommitMessage, observation: CommitObservation, record: CommitRecord, timer: u64,
         Coordinator(Coordinator), Participant(Participant), Client(Client),
     }
 }
