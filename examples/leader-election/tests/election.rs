@@ -207,3 +207,49 @@ fn a_mistake_in_the_section_is_reported_at_its_line_and_column() {
         .unwrap_err();
     assert!(e.message.contains("unknown node \"n9\""), "{e}");
 }
+
+/// The guide, docs/own-protocol.md, shows what the commands do; keep it true.
+#[test]
+fn the_guide_shows_what_the_commands_do() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let guide = std::fs::read_to_string(root.join("docs/own-protocol.md")).unwrap();
+    let mut checked = 0;
+    for block in guide.split("```ron\n").skip(1) {
+        let example = block.split("```").next().unwrap();
+        registry()
+            .parse("guide.ron", example)
+            .unwrap_or_else(|e| panic!("{e}\n{example}"));
+        checked += 1;
+    }
+    assert!(checked >= 1);
+    // The shrunk scenario in the guide is what `election shrink` writes today.
+    let committed = "docs/own-protocol/election-forgetful-0.ron";
+    let dir = out_dir("guide");
+    let fresh = dir.join("election-forgetful-0.ron");
+    let out = Command::new(env!("CARGO_BIN_EXE_election"))
+        .args([
+            "shrink",
+            "examples/leader-election/scenarios/election-forgetful.ron",
+        ])
+        .args(["--seed", "0", "-o", fresh.to_str().unwrap()])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let fresh = std::fs::read_to_string(&fresh).unwrap();
+    let committed_text = std::fs::read_to_string(root.join(committed)).unwrap();
+    let body = |t: &str| {
+        t.lines()
+            .filter(|l| !l.starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        body(&fresh),
+        body(&committed_text),
+        "regenerate {committed}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let summary = stdout.lines().nth(3).unwrap();
+    assert!(guide.contains(summary), "the guide shows `{summary}`");
+}
