@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use sim_core::protocol::{ProtocolOptions, Registry};
 use sim_core::LoadedScenario;
+use sim_core::{ProtocolOptions, Registry};
 
 use crate::{diagram, program_name, shrink, summary, sweep};
 

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use common::{dsim, run, stderr};
 use serde_json::Value;
 use sim_core::shrink::{self, schedule};
-use sim_core::LoadedScenario;
 
 fn out_dir(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -146,10 +145,8 @@ fn the_explicit_schedule_fails_exactly_as_the_nemesis_run_did() {
             continue;
         };
         failing += 1;
-        let explicit = LoadedScenario {
-            scenario: shrink::explicit_schedule(&loaded, &original),
-            ..loaded.clone()
-        };
+        let mut explicit = loaded.clone();
+        explicit.scenario = shrink::explicit_schedule(&loaded, &original);
         assert!(explicit.scenario.nemesis.is_none());
         assert_eq!(explicit.scenario.faults.len(), original.faults.len());
         let replay = explicit.run(seed, None);

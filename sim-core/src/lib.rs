@@ -20,8 +20,8 @@
 //! | [`fingerprint`] | the run fingerprint: a fixed hash of the event sequence |
 //! | [`trace`] | the JSON Lines trace |
 //! | [`checker`] | invariants and metrics: what watches a run |
-//! | [`protocol`] | what runs on the nodes: the [`Protocol`] and [`ProtocolOptions`] traits, the [`Registry`] |
-//! | [`scenario`] | RON scenario files, read and written |
+//! | [`protocol`] | what runs on the nodes: the [`Protocol`] trait |
+//! | [`scenario`] | RON scenario files, read and written; a protocol's section of them ([`ProtocolOptions`]), and the [`Registry`] of protocols the parser dispatches on |
 //! | [`shrink`] | the shrinker: the smallest scenario that still fails the same way |
 //!
 //! ## Writing a node
@@ -91,6 +91,8 @@ pub use checker::{Checker, ClusterView, Lifecycle, Metrics, Violation};
 pub use faults::{AppliedFault, Fault, FaultOrigin, TimedFault};
 pub use network::{Latency, LinkOptions, MessageStats};
 pub use node::{Context, Node, NodeId, TimerId};
-pub use protocol::{Protocol, ProtocolOptions, ProtocolSection, Registry};
+pub use protocol::Protocol;
+pub use scenario::registry::Registry;
+pub use scenario::section::{ProtocolOptions, ProtocolSection};
 pub use scenario::{LoadedScenario, ScenarioError};
 pub use simulation::{RunOutcome, SimOptions, Simulation, StopReason};

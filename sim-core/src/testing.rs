@@ -7,7 +7,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::checker::{Checker, ClusterView};
-use crate::protocol::{Family, Protocol, ProtocolOptions, Registry};
+use crate::protocol::Protocol;
+use crate::scenario::registry::Registry;
+use crate::scenario::section::{Family, ProtocolOptions};
 use crate::{Context, Node, NodeId, TimerId};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -29,9 +29,10 @@ pub mod node;
 
 use serde::{Deserialize, Serialize};
 use sim_core::checker::{Checker, Metrics};
-use sim_core::protocol::{knob, Family, Protocol, ProtocolOptions};
+use sim_core::scenario::section::{knob, Family};
 use sim_core::time::Duration;
 use sim_core::NodeId;
+use sim_core::{Protocol, ProtocolOptions};
 
 pub use node::ElectionNode;
 

@@ -49,10 +49,11 @@ use placement::keys::{KeyDistribution, KeySampler};
 use placement::{assign, HashFunction, Member, Scheme};
 use sim_core::checker::{Checker, Metrics};
 use sim_core::node::Context;
-use sim_core::protocol::{knob, Family, Protocol, ProtocolOptions};
+use sim_core::scenario::section::{knob, Family};
 use sim_core::scenario::types::{NodeName, Probability};
 use sim_core::time::Duration;
 use sim_core::NodeId;
+use sim_core::{Protocol, ProtocolOptions};
 
 pub use client::Client;
 pub use directory::Directory;

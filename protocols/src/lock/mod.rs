@@ -47,9 +47,10 @@ use crate::lock::mutual_exclusion::MutualExclusion;
 use crate::lock::no_lost_update::NoLostUpdate;
 use sim_core::checker::{Checker, Metrics};
 use sim_core::node::Context;
-use sim_core::protocol::{knob, Family, Protocol, ProtocolOptions};
+use sim_core::scenario::section::{knob, Family};
 use sim_core::time::Duration;
 use sim_core::NodeId;
+use sim_core::{Protocol, ProtocolOptions};
 
 pub use client::Client;
 pub use resource::Resource;

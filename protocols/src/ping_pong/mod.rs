@@ -16,9 +16,10 @@ use serde::Deserialize;
 use crate::ping_pong::progress::Progress;
 use sim_core::checker::{Checker, ClusterView, Lifecycle, Metrics};
 use sim_core::node::{Context, Node, TimerId};
-use sim_core::protocol::{knob, Family, Protocol, ProtocolOptions};
+use sim_core::scenario::section::{knob, Family};
 use sim_core::time::Duration;
 use sim_core::NodeId;
+use sim_core::{Protocol, ProtocolOptions};
 
 /// The `PingPong(...)` section of a scenario.
 #[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]

@@ -7,6 +7,9 @@
 //! and column, like any other mistake. See `docs/scenario-format.md` for every field.
 
 pub mod error;
+pub mod registry;
+pub mod section;
+pub mod syntax;
 pub mod types;
 pub mod write;
 
@@ -15,15 +18,15 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use error::ScenarioError;
-use types::{InvariantName, KnownNamesGuard, NodeName, Ppm, Probability};
+use types::{InvariantName, NodeName, Ppm, Probability};
 
 use crate::faults::TimedFault;
 use crate::nemesis::NemesisOptions;
 use crate::network::{Latency, LinkOptions, LinkOverrideSpec};
-use crate::protocol::{ProtocolOptions, ProtocolSection, Typed};
 use crate::simulation::{RunOutcome, SimOptions};
 use crate::time::{Duration, SignedDuration};
 use crate::NodeId;
+use section::ProtocolSection;
 
 /// A whole scenario file. `P` is its protocol section: type-erased once parsed
 /// ([`ProtocolSection`]), typed while it is read.
@@ -89,7 +92,7 @@ pub struct ClockSpec {
 
 impl<P> Scenario<P> {
     /// The same scenario with another protocol section.
-    fn with_protocol<Q>(self, protocol: Q) -> Scenario<Q> {
+    pub(crate) fn with_protocol<Q>(self, protocol: Q) -> Scenario<Q> {
         Scenario {
             name: self.name,
             seed: self.seed,
@@ -111,59 +114,18 @@ pub struct LoadedScenario {
     pub scenario: Scenario,
     /// Node names, indexed by id.
     pub names: Vec<String>,
+    /// Parses text of this scenario's protocol: how the shrinker reads back what it writes.
+    pub(crate) reparse: Reparse,
 }
 
-fn ron_options() -> ron::Options {
-    // `Some(..)` may be left out around optional values, and `PingPong((nodes: 5))` may
-    // be written `PingPong(nodes: 5)`.
-    ron::Options::default().with_default_extension(
-        ron::extensions::Extensions::IMPLICIT_SOME
-            | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES,
-    )
-}
-
-/// The text of a scenario file.
-pub(crate) fn read_source(path: &str) -> Result<String, ScenarioError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| ScenarioError::whole_file(path, format!("cannot read the file: {e}")))
-}
-
-/// One parsing pass over `source`, with protocol section type `P`.
-pub(crate) fn parse_text<P: for<'de> Deserialize<'de>>(
-    file: &str,
-    source: &str,
-) -> Result<Scenario<P>, ScenarioError> {
-    ron_options()
-        .from_str(source)
-        .map_err(|e| ScenarioError::from_ron(file, &e))
-}
-
-/// Checks scenario text whose protocol is `O`: the first pass reads the protocol section
-/// and learns its node and invariant names, the second checks every name against them.
-pub(crate) fn parse_as<O: ProtocolOptions>(
-    file: &str,
-    source: &str,
-) -> Result<LoadedScenario, ScenarioError> {
-    let first: Scenario<Typed<O>> = parse_text(file, source)?;
-    let names = first.protocol.0.node_names();
-    let invariants = first.protocol.0.invariant_names().to_vec();
-    let scenario: Scenario<Typed<O>> = {
-        let _guard = KnownNamesGuard::set(names.clone(), invariants);
-        parse_text(file, source)?
-    };
-    let protocol = ProtocolSection::new(scenario.protocol.0.clone());
-    Ok(LoadedScenario {
-        file: file.to_string(),
-        scenario: scenario.with_protocol(protocol),
-        names,
-    })
-}
+/// A parser of scenario text for one protocol.
+pub(crate) type Reparse = fn(&str, &str) -> Result<LoadedScenario, ScenarioError>;
 
 impl LoadedScenario {
     /// Checks scenario text of this scenario's protocol (the shrinker's candidates); `file`
     /// is only used in error messages.
     pub fn parse_same_protocol(&self, file: &str, source: &str) -> Result<Self, ScenarioError> {
-        self.scenario.protocol.parse_as_same(file, source)
+        (self.reparse)(file, source)
     }
 
     fn id(&self, name: &NodeName) -> NodeId {

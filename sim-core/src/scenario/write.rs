@@ -5,21 +5,8 @@
 //! and every protocol parameter spelled out, so that the file does not depend on defaults
 //! that a later version might change. Reading the text back gives the same scenario.
 
-use serde::Serialize;
-
-use super::{ron_options, Scenario};
-
-/// One value on one line: `Pause(node: "c0", duration: "1500ms")`.
-pub(crate) fn inline<T: Serialize + ?Sized>(value: &T) -> String {
-    let config = ron::ser::PrettyConfig::new()
-        .depth_limit(0)
-        .new_line("")
-        .indentor("");
-    ron_options()
-        .to_string_pretty(value, config)
-        // Every scenario type serializes: no maps with non-string keys, no raw values.
-        .expect("scenario values serialize to RON")
-}
+use super::syntax::inline;
+use super::Scenario;
 
 /// `text` in lines of at most `width` characters, broken between words (a longer word
 /// gets a line of its own).

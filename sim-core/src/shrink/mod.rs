@@ -175,6 +175,7 @@ pub fn shrink(
     let explicit_text = write::to_ron(&explicit, &[]);
     let mut shrinker = Shrinker {
         file: loaded.file.clone(),
+        reparse: loaded.reparse,
         invariant: invariant.clone(),
         runs: 0,
         runs_max: options.runs_max,
@@ -231,6 +232,8 @@ pub struct Progress {
 
 struct Shrinker<'a> {
     file: String,
+    /// Reads back what the shrinker writes, with the scenario's protocol.
+    reparse: crate::scenario::Reparse,
     invariant: String,
     runs: u32,
     runs_max: u32,
@@ -248,11 +251,7 @@ impl Shrinker<'_> {
     /// the invariant; otherwise what it failed instead, if anything.
     fn run(&mut self, text: &str) -> Result<(Size, Violation), Option<String>> {
         // A candidate the parser refuses is one a user could not have written.
-        let loaded = self
-            .current
-            .protocol
-            .parse_as_same(&self.file, text)
-            .map_err(|_| None)?;
+        let loaded = (self.reparse)(&self.file, text).map_err(|_| None)?;
         let candidate = &loaded.scenario;
         self.runs += 1;
         let outcome = loaded.run(candidate.seed, None);
