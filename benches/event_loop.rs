@@ -100,7 +100,7 @@ fn bare_loop<Q: Queue + Default>(
 }
 
 fn simulated(file: &str, events: u64) -> (u64, f64, u64) {
-    let path = format!("{}/../scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
     let mut loaded = protocols::builtin()
         .load(&path)
         .unwrap_or_else(|e| panic!("{e}"));
