@@ -53,14 +53,7 @@ impl ProtocolOptions for RelayOptions {
     }
 
     fn families(&self) -> Vec<Family<Self>> {
-        let mut one_fewer = self.clone();
-        one_fewer.nodes -= 1;
-        vec![Family {
-            prefix: "n",
-            members: self.nodes,
-            members_min: 2,
-            one_fewer,
-        }]
+        vec![Family::of(self, "n", self.nodes, 2, |o, n| o.nodes = n)]
     }
 }
 

@@ -132,14 +132,7 @@ impl ProtocolOptions for ElectionOptions {
     }
 
     fn families(&self) -> Vec<Family<Self>> {
-        let mut one_fewer = self.clone();
-        one_fewer.nodes = one_fewer.nodes.saturating_sub(1);
-        vec![Family {
-            prefix: "n",
-            members: self.nodes,
-            members_min: 1,
-            one_fewer,
-        }]
+        vec![Family::of(self, "n", self.nodes, 1, |o, n| o.nodes = n)]
     }
 }
 

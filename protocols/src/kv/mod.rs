@@ -479,14 +479,7 @@ impl ProtocolOptions for KvOptions {
 
     /// Clients only: joins and leaves name the storage nodes.
     fn families(&self) -> Vec<Family<Self>> {
-        let mut one_fewer = self.clone();
-        one_fewer.clients = one_fewer.clients.saturating_sub(1);
-        vec![Family {
-            prefix: "c",
-            members: self.clients,
-            members_min: 1,
-            one_fewer,
-        }]
+        vec![Family::of(self, "c", self.clients, 1, |o, n| o.clients = n)]
     }
 }
 

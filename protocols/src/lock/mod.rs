@@ -419,28 +419,12 @@ impl ProtocolOptions for LockOptions {
 
     /// Clients, and the servers of a quorum lock.
     fn families(&self) -> Vec<Family<Self>> {
-        let mut fewer_clients = self.clone();
-        fewer_clients.clients = fewer_clients.clients.saturating_sub(1);
-        let clients = Family {
-            prefix: "c",
-            members: self.clients,
-            members_min: 1,
-            one_fewer: fewer_clients,
-        };
+        let clients = Family::of(self, "c", self.clients, 1, |o, n| o.clients = n);
         if self.variant != Variant::Quorum {
             return vec![clients];
         }
-        let mut fewer_servers = self.clone();
-        fewer_servers.servers = fewer_servers.servers.saturating_sub(1);
-        vec![
-            clients,
-            Family {
-                prefix: "lock",
-                members: self.servers,
-                members_min: 3,
-                one_fewer: fewer_servers,
-            },
-        ]
+        let servers = Family::of(self, "lock", self.servers, 3, |o, n| o.servers = n);
+        vec![clients, servers]
     }
 }
 

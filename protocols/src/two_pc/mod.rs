@@ -404,26 +404,12 @@ impl ProtocolOptions for CommitOptions {
     }
 
     fn families(&self) -> Vec<Family<Self>> {
-        let mut fewer_clients = self.clone();
-        fewer_clients.clients = fewer_clients.clients.saturating_sub(1);
-        let mut fewer_participants = self.clone();
-        fewer_participants.participants = fewer_participants.participants.saturating_sub(1);
-        fewer_participants.tx_size = fewer_participants
-            .tx_size
-            .min(fewer_participants.participants);
         vec![
-            Family {
-                prefix: "c",
-                members: self.clients,
-                members_min: 1,
-                one_fewer: fewer_clients,
-            },
-            Family {
-                prefix: "p",
-                members: self.participants,
-                members_min: 2,
-                one_fewer: fewer_participants,
-            },
+            Family::of(self, "c", self.clients, 1, |o, n| o.clients = n),
+            Family::of(self, "p", self.participants, 2, |o, n| {
+                o.participants = n;
+                o.tx_size = o.tx_size.min(n);
+            }),
         ]
     }
 }

@@ -73,6 +73,27 @@ pub struct Family<O> {
     pub one_fewer: O,
 }
 
+impl<O: Clone> Family<O> {
+    /// The family `{prefix}0` … of `members` nodes, whose count `set` writes into the
+    /// options: `Family::of(self, "c", self.clients, 1, |o, n| o.clients = n)`.
+    pub fn of(
+        options: &O,
+        prefix: &'static str,
+        members: u32,
+        members_min: u32,
+        set: impl FnOnce(&mut O, u32),
+    ) -> Self {
+        let mut one_fewer = options.clone();
+        set(&mut one_fewer, members.saturating_sub(1));
+        Family {
+            prefix,
+            members,
+            members_min,
+            one_fewer,
+        }
+    }
+}
+
 /// Values to try for a count now at `value` that may go down to `min`: the least first,
 /// then half, then one less, so that the shrinker takes big steps when it can.
 pub fn fewer(value: u64, min: u64) -> Vec<u64> {
