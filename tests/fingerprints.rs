@@ -7,6 +7,12 @@ mod common;
 
 use common::run;
 
+// Moved on purpose, and why:
+// - lock-quorum-drift, lock-quorum-restart: a Redlock client releases at each server the
+//   grant that server made (it released the highest token everywhere), so the release
+//   messages differ.
+// - lock-lease-nemesis (seed 1): mutual_exclusion also watches reads at the store, and
+//   stops the run at 461ms, where the overlap shows, not at the lost update (519ms).
 const PINNED: &[(&str, Option<u64>, &str)] = &[
     ("2pc-3pc-crash.ron", None, "cf1c6a1e223a607f"),
     ("2pc-3pc-crash.ron", Some(7), "a0326f6cef9fdcb6"),
@@ -42,7 +48,7 @@ const PINNED: &[(&str, Option<u64>, &str)] = &[
     ("lock-fencing-pause.ron", Some(7), "1f054f5245d3802a"),
     ("lock-fencing.ron", None, "d7bdc0597663fff1"),
     ("lock-fencing.ron", Some(7), "ece36eb7cce2399b"),
-    ("lock-lease-nemesis.ron", None, "b8a60a5433aaf0a1"),
+    ("lock-lease-nemesis.ron", None, "f4483584cac99ecc"),
     ("lock-lease-nemesis.ron", Some(7), "bc33948be7f3d4c7"),
     ("lock-lease-pause.ron", None, "acef621ba40bbcac"),
     ("lock-lease-pause.ron", Some(7), "1f054f5245d3802a"),
@@ -50,10 +56,12 @@ const PINNED: &[(&str, Option<u64>, &str)] = &[
     ("lock-naive-crash.ron", Some(7), "d2218c87e73dda43"),
     ("lock-optimistic.ron", None, "9dc3ac39c316e2bb"),
     ("lock-optimistic.ron", Some(7), "4e3bad0f2784dccb"),
-    ("lock-quorum-drift.ron", None, "2711ae184d927cf5"),
-    ("lock-quorum-drift.ron", Some(7), "af7d1b9d901df285"),
-    ("lock-quorum-restart.ron", None, "6b7b336c86cfcaa4"),
-    ("lock-quorum-restart.ron", Some(7), "72d8e9bc07127257"),
+    ("lock-quorum-drift.ron", None, "1fee57c9af65ee0b"),
+    ("lock-quorum-drift.ron", Some(7), "c72b095b6eab0956"),
+    ("lock-quorum-restart.ron", None, "79bcec160b35871e"),
+    ("lock-quorum-restart.ron", Some(7), "880e85f3c7cf547e"),
+    ("lock-quorum.ron", None, "e247164433baa6d9"),
+    ("lock-quorum.ron", Some(7), "af3280628b46fba7"),
     ("pingpong-isolated.ron", None, "7cfab1c0b2297e03"),
     ("pingpong-isolated.ron", Some(7), "8bee718c1dc02916"),
     ("pingpong-nemesis.ron", None, "e05bd93692aabda0"),

@@ -50,20 +50,23 @@ fn assert_one_minimal(text: &str, invariant: &str) {
 }
 
 #[test]
-fn a_lease_lock_bug_under_the_nemesis_shrinks_to_a_partition_and_its_heal() {
+fn a_lease_lock_bug_under_the_nemesis_shrinks_to_one_pause() {
     let dir = out_dir("lease");
     let min = dir.join("min.ron");
-    let (report, text) = shrink_json("scenarios/lock-lease-nemesis.ron", 4, &min);
+    let (report, text) = shrink_json("scenarios/lock-lease-nemesis.ron", 58, &min);
     assert_eq!(report["invariant"], "mutual_exclusion");
     let (before, after) = (&report["before"], &report["after"]);
     assert!(before["faults"].as_u64().unwrap() >= 10, "{report}");
-    assert!(after["faults"].as_u64().unwrap() <= 2, "{report}");
+    assert_eq!(after["faults"], 1, "{report}");
+    assert!(text.contains("fault: Pause(node: \"c0\""), "{text}");
     assert!(
         after["events"].as_u64() < before["events"].as_u64(),
         "{report}"
     );
     assert!(!text.contains("nemesis:"), "{text}");
-    assert!(text.starts_with("// Shrunk by `dsim shrink scenarios/lock-lease-nemesis.ron --seed 4"));
+    assert!(
+        text.starts_with("// Shrunk by `dsim shrink scenarios/lock-lease-nemesis.ron --seed 58")
+    );
 
     // The file is a plain scenario that fails the same invariant at its own seed, the
     // same way every time.
@@ -81,7 +84,7 @@ fn a_lease_lock_bug_under_the_nemesis_shrinks_to_a_partition_and_its_heal() {
 
     // The copy in docs/ (shown in the README) is what shrinking gives today.
     let docs = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/shrink/lock-lease-nemesis-4.ron"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/shrink/lock-lease-nemesis-58.ron"),
     )
     .unwrap();
     let body = |t: &str| -> Vec<String> {

@@ -27,6 +27,9 @@ enum State {
         token: u64,
         /// The request that won the lock, to know late duplicates of its grants.
         won_by: u64,
+        /// Each granting server's own token: each server numbers its grants with its own
+        /// counter, so a release must name, at each server, the grant that server made.
+        grants: BTreeMap<NodeId, u64>,
         deadline_ns: Option<u64>,
         done: u32,
         step: Step,
@@ -117,6 +120,7 @@ impl Client {
                 lock,
                 token: 0,
                 won_by: 0,
+                grants: BTreeMap::new(),
                 deadline_ns: None,
                 done: 0,
                 step: Step::Reading { req: 0 },
@@ -145,7 +149,16 @@ impl Client {
         self.wait(ctx, self.shared.options.retry_backoff.0, RETRY);
     }
 
-    fn acquired(&mut self, ctx: Ctx, lock: u32, req: u64, token: u64, started_ns: u64) {
+    fn acquired(
+        &mut self,
+        ctx: Ctx,
+        lock: u32,
+        req: u64,
+        grants: BTreeMap<NodeId, u64>,
+        started_ns: u64,
+    ) {
+        // The token of a quorum holding is the highest granted (for the record).
+        let token = grants.values().copied().max().unwrap_or(0);
         let o = &self.shared.options;
         let now = ctx.now();
         let ttl = o.ttl.0 as f64;
@@ -175,6 +188,7 @@ impl Client {
             lock,
             token,
             won_by: req,
+            grants,
             deadline_ns,
             done: 0,
             step: Step::Reading { req: 0 },
@@ -249,15 +263,23 @@ impl Client {
     }
 
     fn release(&mut self, ctx: Ctx) {
-        if let State::Holding { lock, token, .. } = self.state {
+        if let State::Holding { lock, grants, .. } = &self.state {
+            let lock = *lock;
             if self.shared.options.variant != Variant::Optimistic {
                 ctx.observe(LockObservation::Let {
                     lock,
                     hold: self.hold,
                     expired: false,
                 });
-                self.releases
-                    .insert((lock, token), self.shared.servers().collect());
+                // Each server its own grant. (Releasing the highest token everywhere freed,
+                // at a server whose counter had reached that number later, a newer grant of
+                // this same client: a resent release of an old holding ended the next one.)
+                for (&server, &token) in grants {
+                    self.releases
+                        .entry((lock, token))
+                        .or_default()
+                        .insert(server);
+                }
                 self.send_releases(ctx);
             }
         }
@@ -353,10 +375,16 @@ impl Client {
                 // resent, and both answers arrived): nothing to do. Giving it back would
                 // end the holding at the server while this client goes on working in it.
                 if let State::Holding {
-                    lock: l, won_by, ..
-                } = self.state
+                    lock: l,
+                    won_by,
+                    grants,
+                    ..
+                } = &mut self.state
                 {
-                    if l == lock && won_by == req {
+                    if *l == lock && *won_by == req {
+                        // Or a grant from a server beyond the majority, arriving late: kept,
+                        // so that the release frees it too.
+                        grants.entry(from).or_insert(token);
                         return;
                     }
                 }
@@ -382,9 +410,8 @@ impl Client {
                 grants.insert(from, token);
                 let started = *started_ns;
                 if grants.len() >= majority {
-                    // The token of a quorum holding is the highest granted (for the record).
-                    let token = grants.values().copied().max().unwrap_or(token);
-                    self.acquired(ctx, lock, req, token, started);
+                    let grants = std::mem::take(grants);
+                    self.acquired(ctx, lock, req, grants, started);
                 }
             }
             LockMessage::Busy { lock, req } => {

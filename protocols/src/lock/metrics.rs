@@ -94,7 +94,9 @@ impl Metrics<LockNode> for LockMetrics {
                 }
             }
             LockObservation::Incremented { .. } => self.increments += 1,
-            LockObservation::Granted { .. } | LockObservation::Freed { .. } => {}
+            LockObservation::Granted { .. }
+            | LockObservation::Freed { .. }
+            | LockObservation::ReadServed { .. } => {}
         }
     }
 

@@ -303,6 +303,12 @@ pub enum LockObservation {
         client: NodeId,
         stale_token: bool,
     },
+    /// The resource served a read of `lock`'s counter to `client`, holding under `token`.
+    ReadServed {
+        lock: u32,
+        client: NodeId,
+        token: u64,
+    },
     /// A client's increment was acknowledged.
     Incremented { lock: u32 },
 }

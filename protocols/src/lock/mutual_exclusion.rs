@@ -6,7 +6,11 @@
 //! once a write from a later holding has been accepted, a write from an earlier one means
 //! a client that had lost the lock (its lease ran out while it was paused, cut off or
 //! slow) still wrote over the new holder's state. That is the condition fencing tokens
-//! enforce (Kleppmann, 2016). A violation names both writes, their holdings and tokens,
+//! enforce (Kleppmann, 2016). Likewise, once a later holding has read the counter, a write
+//! from an earlier one means two holdings overlapped at the resource: the later one will
+//! write back what it read, over the earlier one's write. (Watching writes alone missed
+//! overlapping holdings whose writes happened to land in holding order; only the lost
+//! increment showed them.) A violation names both accesses, their holdings and tokens,
 //! and the pauses and faults that stood between the stale holder's grant and its write.
 
 use std::collections::BTreeMap;
@@ -23,7 +27,8 @@ struct Holding {
     acquired_ns: u64,
 }
 
-struct LastWrite {
+/// The latest holding to write (or read) a lock's counter at the resource.
+struct LastAccess {
     seq: u64,
     client: NodeId,
     token: u64,
@@ -37,7 +42,10 @@ pub struct MutualExclusion {
     /// Grants seen at the servers: (lock, client, token) → (grant number, grant time).
     grants: BTreeMap<(u32, NodeId, u64), (u64, u64)>,
     next_seq: u64,
-    last: BTreeMap<u32, LastWrite>,
+    /// Each client's holdings by token, to place the reads it makes: (client, token) → hold.
+    by_token: BTreeMap<(NodeId, u64), u64>,
+    last: BTreeMap<u32, LastAccess>,
+    last_read: BTreeMap<u32, LastAccess>,
     /// What happened to whom, for the account of a violation: (time, node, what).
     events: Vec<(u64, Option<NodeId>, String)>,
 }
@@ -49,7 +57,9 @@ impl MutualExclusion {
             holdings: BTreeMap::new(),
             grants: BTreeMap::new(),
             next_seq: 0,
+            by_token: BTreeMap::new(),
             last: BTreeMap::new(),
+            last_read: BTreeMap::new(),
             events: Vec::new(),
         }
     }
@@ -67,7 +77,8 @@ impl MutualExclusion {
             .map(|(t, _, what)| format!("{} {what}", format_ns(*t)))
             .collect();
         if lines.is_empty() {
-            "no fault between them: the lease simply ran out first".to_string()
+            "no pause, crash or fault touched it: its lease ran out, or a server freed its grant"
+                .to_string()
         } else {
             lines.join("; ")
         }
@@ -108,6 +119,30 @@ impl Checker<LockNode> for MutualExclusion {
                 };
                 self.holdings
                     .insert((node, hold), Holding { seq, acquired_ns });
+                self.by_token.insert((node, token), hold);
+            }
+            LockObservation::ReadServed {
+                lock,
+                client,
+                token,
+            } => {
+                let Some(h) = self
+                    .by_token
+                    .get(&(client, token))
+                    .and_then(|hold| self.holdings.get(&(client, *hold)))
+                else {
+                    return Ok(());
+                };
+                if self.last_read.get(&lock).is_none_or(|r| r.seq < h.seq) {
+                    let r = LastAccess {
+                        seq: h.seq,
+                        client,
+                        token,
+                        acquired_ns: h.acquired_ns,
+                        at_ns: now_ns,
+                    };
+                    self.last_read.insert(lock, r);
+                }
             }
             LockObservation::WriteAccepted {
                 lock,
@@ -139,7 +174,27 @@ impl Checker<LockNode> for MutualExclusion {
                         ));
                     }
                 }
-                let w = LastWrite {
+                if let Some(r) = self.last_read.get(&lock) {
+                    if seq < r.seq && r.client != client {
+                        return Err(format!(
+                            "lock-{lock}: {} (granted at {}, token {token}) wrote at {}, after {} \
+                             (granted at {}, token {}) had read at {}: both held the lock at \
+                             once, and {} will write back what it read over this write. \
+                             Between {}'s grant and its write: {}",
+                            self.name(client),
+                            format_ns(acquired_ns),
+                            format_ns(now_ns),
+                            self.name(r.client),
+                            format_ns(r.acquired_ns),
+                            r.token,
+                            format_ns(r.at_ns),
+                            self.name(r.client),
+                            self.name(client),
+                            self.account(client, acquired_ns, now_ns),
+                        ));
+                    }
+                }
+                let w = LastAccess {
                     seq,
                     client,
                     token,
@@ -171,5 +226,109 @@ impl Checker<LockNode> for MutualExclusion {
         };
         self.events
             .push((now_ns, subject, fault.describe(&self.shared.names)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lock::{Lock, LockOptions};
+    use sim_core::Protocol;
+
+    /// The checker for two clients of a quorum lock (servers lock0..lock2) or of a lease
+    /// lock (server lock0), and the ids of c0, c1 and the store.
+    fn checker(variant: &str) -> (Box<dyn Checker<LockNode>>, [NodeId; 3]) {
+        let servers = if variant == "Quorum" { 3 } else { 1 };
+        let text = format!(
+            "(name: \"t\", limits: (time: \"1s\"), protocol: Lock(variant: {variant}, \
+             servers: {servers}, clients: 2))"
+        );
+        let loaded = crate::builtin().parse("t.ron", &text).unwrap();
+        let id = |n: &str| loaded.names.iter().position(|m| m == n).unwrap() as NodeId;
+        let ids = [id("c0"), id("c1"), id("store")];
+        let options = loaded
+            .scenario
+            .protocol
+            .downcast_ref::<LockOptions>()
+            .unwrap();
+        let checker = Lock::new(options.clone())
+            .checker("mutual_exclusion")
+            .unwrap();
+        (checker, ids)
+    }
+
+    fn write(client: NodeId, hold: u64, token: u64) -> LockObservation {
+        LockObservation::WriteAccepted {
+            lock: 0,
+            client,
+            hold,
+            token,
+            prev: 0,
+            value: 1,
+        }
+    }
+
+    #[test]
+    fn overlapping_holdings_are_caught_even_when_their_writes_land_in_order() {
+        // c0 holds; c1 comes to hold too and reads; c0's write lands; c1 would then write
+        // back what it read. The writes land in holding order, so only the read shows it.
+        let (mut c, [c0, c1, store]) = checker("Quorum");
+        let acquired = |hold, token| LockObservation::Acquired {
+            lock: 0,
+            hold,
+            token,
+        };
+        assert!(c.on_observation(1, c0, &acquired(1, 7)).is_ok());
+        assert!(c.on_observation(2, c1, &acquired(1, 7)).is_ok());
+        let read = LockObservation::ReadServed {
+            lock: 0,
+            client: c1,
+            token: 7,
+        };
+        assert!(c.on_observation(3, store, &read).is_ok());
+        let e = c.on_observation(4, store, &write(c0, 1, 7)).unwrap_err();
+        assert!(
+            e.contains("c0 (granted at 1ns, token 7) wrote at 4ns, after c1"),
+            "{e}"
+        );
+        assert!(
+            e.contains("had read at 3ns: both held the lock at once"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn holdings_one_after_the_other_pass() {
+        let (mut c, [c0, c1, store]) = checker("Lease");
+        let granted = |client, token| LockObservation::Granted {
+            lock: 0,
+            client,
+            token,
+        };
+        let acquired = |hold, token| LockObservation::Acquired {
+            lock: 0,
+            hold,
+            token,
+        };
+        let read = |client, token| LockObservation::ReadServed {
+            lock: 0,
+            client,
+            token,
+        };
+        let steps = [
+            (0, granted(c0, 1)),
+            (c0, acquired(1, 1)),
+            (store, read(c0, 1)),
+            (store, write(c0, 1, 1)),
+            (0, granted(c1, 2)),
+            (c1, acquired(1, 2)),
+            (store, read(c1, 2)),
+            (store, write(c1, 1, 2)),
+            // A late duplicate of c0's old read changes nothing.
+            (store, read(c0, 1)),
+        ];
+        for (t, (node, obs)) in steps.iter().enumerate() {
+            assert!(c.on_observation(t as u64, *node, obs).is_ok(), "step {t}");
+        }
     }
 }

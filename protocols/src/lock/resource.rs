@@ -83,6 +83,11 @@ impl Resource {
                     self.persist(ctx, lock);
                 }
                 let c = self.counters[&lock];
+                ctx.observe(LockObservation::ReadServed {
+                    lock,
+                    client: from,
+                    token,
+                });
                 ctx.send(
                     from,
                     LockMessage::ReadOk {
