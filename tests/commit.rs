@@ -169,3 +169,53 @@ fn a_naive_run_cut_off_while_writes_fly_has_not_broken_atomicity_yet() {
         assert_eq!(code, 0, "cut at {limit_ms}ms: {}", v["violations"]);
     }
 }
+
+/// Regression: the durability checker expected each key to hold the value of the last
+/// commit a participant *acknowledged*, and blamed 3PC's p1 for holding a newer commit it
+/// had learned from a peer while the coordinator was down (2pc-3pc-crash, seed 6781).
+#[test]
+fn a_commit_learned_from_a_peer_and_not_yet_acknowledged_is_kept_not_blamed() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("peer-outcome");
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("trace.jsonl");
+    let (code, v) = run(
+        "scenarios/2pc-3pc-peer-outcome.ron",
+        &["--trace", trace.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{}", v["violations"]);
+    // The situation is there: p1 applies a commit of key 20 that it never acknowledges,
+    // after acknowledging an earlier commit of key 20.
+    let lines: Vec<Value> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let p1 = |kind: &str, what: &str| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|e| e["node"] == "p1" && e["kind"] == kind)
+            .filter_map(|e| e["what"].as_str().map(String::from))
+            .filter(|w| w.starts_with(what) && w.contains("(20, "))
+            .collect()
+    };
+    let tx_of = |w: &String| {
+        w.split(',')
+            .next()
+            .unwrap()
+            .replace(|c: char| !c.is_ascii_digit(), "")
+    };
+    let acked: Vec<String> = p1("observe", "Acknowledged { tx")
+        .iter()
+        .map(tx_of)
+        .collect();
+    let applied: Vec<String> = p1("observe", "Outcome { tx").iter().map(tx_of).collect();
+    let last = applied.last().expect("p1 applied commits of key 20");
+    assert!(!acked.is_empty());
+    assert!(
+        !acked.contains(last),
+        "the last commit of key 20 is not acknowledged"
+    );
+    // And the original seed passes.
+    let (code, v) = run("scenarios/2pc-3pc-crash.ron", &["--seed", "6781"]);
+    assert_eq!(code, 0, "{}", v["violations"]);
+}

@@ -18,6 +18,8 @@ const PINNED: &[(&str, Option<u64>, &str)] = &[
     ("2pc-3pc-crash.ron", Some(7), "a0326f6cef9fdcb6"),
     ("2pc-3pc-partition.ron", None, "90c6c596b4f0ba3d"),
     ("2pc-3pc-partition.ron", Some(7), "3af43abc4327748f"),
+    ("2pc-3pc-peer-outcome.ron", None, "1d27a28a4cd2a5bf"),
+    ("2pc-3pc-peer-outcome.ron", Some(7), "d2aaac7115e8a676"),
     ("2pc-cooperative-crash.ron", None, "488f40776011062d"),
     ("2pc-cooperative-crash.ron", Some(7), "ee37f67a691a60b8"),
     ("2pc-coordinator-crash.ron", None, "aca0b8e2c4ec1fab"),

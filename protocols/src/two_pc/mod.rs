@@ -258,11 +258,13 @@ pub enum CommitObservation {
         tx: TxId,
         yes: bool,
     },
-    /// A participant learned and applied (or discarded) the outcome.
+    /// A participant learned and applied (or discarded) the outcome; `applied` are the
+    /// writes it applied, as (key, value): none for an abort.
     Outcome {
         tx: TxId,
         commit: bool,
         participants: Vec<NodeId>,
+        applied: Vec<(u32, u64)>,
     },
     /// A participant acknowledged an outcome: it must survive crashes from now on.
     Acknowledged {

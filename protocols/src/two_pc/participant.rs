@@ -168,6 +168,7 @@ impl Participant {
                 tx,
                 commit: false,
                 participants,
+                applied: Vec::new(),
             });
             ctx.send(Shared::COORDINATOR, CommitMessage::Vote { tx, yes: false });
             return;
@@ -229,10 +230,12 @@ impl Participant {
                 self.locks.remove(&k);
             }
         }
+        let applied = if commit { t.writes.clone() } else { Vec::new() };
         ctx.observe(CommitObservation::Outcome {
             tx,
             commit,
             participants: t.participants.clone(),
+            applied,
         });
         true
     }
@@ -359,6 +362,7 @@ impl Participant {
                             tx,
                             commit: false,
                             participants: Vec::new(),
+                            applied: Vec::new(),
                         });
                         (Some(false), false)
                     }
@@ -406,12 +410,15 @@ impl Participant {
                     },
                 );
                 let now = ctx.now();
-                self.txs
-                    .insert(tx, Tx::ended(true, writes, participants.clone(), now));
+                self.txs.insert(
+                    tx,
+                    Tx::ended(true, writes.clone(), participants.clone(), now),
+                );
                 ctx.observe(CommitObservation::Outcome {
                     tx,
                     commit: true,
                     participants,
+                    applied: writes,
                 });
             }
             _ => {}
