@@ -45,6 +45,21 @@ impl<'a> Summary<'a> {
         cmd
     }
 
+    /// What the scenario declares it shows, and what in this run contradicts that.
+    pub fn expectation(&self) -> Option<(String, Option<String>)> {
+        let expect = self.loaded.scenario.expect.as_ref()?;
+        let violated = self
+            .outcome
+            .violation
+            .as_ref()
+            .map(|v| v.invariant.as_str());
+        let own = self.loaded.scenario.seed;
+        Some((
+            expect.describe(),
+            expect.contradiction(violated, self.outcome.seed, own),
+        ))
+    }
+
     fn events_per_s(&self) -> f64 {
         self.outcome.events as f64 / self.wall.as_secs_f64().max(1e-9)
     }
@@ -96,6 +111,11 @@ impl<'a> Summary<'a> {
             "wall_time_s": self.wall.as_secs_f64(),
             "events_per_s": self.events_per_s().round(),
             "reproduce": self.reproduce(),
+            "expected": self.expectation().map(|(declared, contradiction)| json!({
+                "declared": declared,
+                "met": contradiction.is_none(),
+                "contradiction": contradiction,
+            })),
         });
         value.to_string()
     }
@@ -214,6 +234,16 @@ impl<'a> Summary<'a> {
             self.wall.as_secs_f64(),
             self.events_per_s() / 1e6
         );
+        if let Some((declared, contradiction)) = self.expectation() {
+            match contradiction {
+                None => {
+                    let _ = writeln!(s, "expected     {declared}: as declared");
+                }
+                Some(why) => {
+                    let _ = writeln!(s, "expected     {declared}: CONTRADICTED, {why}");
+                }
+            }
+        }
         let _ = writeln!(s, "fingerprint  {:016x}", o.fingerprint);
         if o.violation.is_some() {
             let _ = writeln!(s, "reproduce    {}", self.reproduce());

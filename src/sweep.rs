@@ -79,6 +79,13 @@ pub struct Failure {
     pub reproduce: String,
 }
 
+/// A seed whose outcome contradicts what the scenario declares it shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Contradiction {
+    pub seed: u64,
+    pub why: String,
+}
+
 /// A sweep's result, as `--json` prints it and `dsim merge` reads it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SweepResult {
@@ -93,11 +100,18 @@ pub struct SweepResult {
     pub by_invariant: BTreeMap<String, u64>,
     /// How long it took (not part of the result proper: merged results add them up).
     pub wall_time_s: f64,
+    /// What the scenario declares it shows (`expect`), if it does.
+    #[serde(default)]
+    pub expected: Option<String>,
+    /// Seeds whose outcome contradicts the declaration.
+    #[serde(default)]
+    pub contradictions: Vec<Contradiction>,
 }
 
 impl SweepResult {
     fn count(&mut self) {
         self.failures.sort_by_key(|f| f.seed);
+        self.contradictions.sort_by_key(|c| c.seed);
         self.by_invariant.clear();
         for f in &self.failures {
             *self.by_invariant.entry(f.invariant.clone()).or_default() += 1;
@@ -120,6 +134,19 @@ impl SweepResult {
         );
         if self.stopped_early {
             s.push_str("stopped early (--stop-after): not every seed of the range ran\n");
+        }
+        if let Some(declared) = &self.expected {
+            if self.contradictions.is_empty() {
+                s.push_str(&format!("expected: {declared}; no seed contradicts it\n"));
+            } else {
+                s.push_str(&format!(
+                    "expected: {declared}; CONTRADICTED by {} seed(s):\n",
+                    self.contradictions.len()
+                ));
+                for c in self.contradictions.iter().take(20) {
+                    s.push_str(&format!("  seed {}: {}\n", c.seed, c.why));
+                }
+            }
         }
         for (invariant, n) in &self.by_invariant {
             s.push_str(&format!("{invariant}: {n} seed(s)\n"));
@@ -161,6 +188,9 @@ pub fn sweep(
     let failed = AtomicU64::new(0);
     let done = AtomicU64::new(0);
     let failures = Mutex::new(Vec::new());
+    let contradictions = Mutex::new(Vec::new());
+    let expect = loaded.scenario.expect.as_ref();
+    let own_seed = loaded.scenario.seed;
     let progress = Progress::new(seeds.len() as u64);
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1) {
@@ -173,6 +203,13 @@ pub fn sweep(
                 // The same run as `dsim run --seed N`: nothing here is shared with the
                 // simulation but the scenario, which it only reads.
                 let outcome = loaded.run(seed, None);
+                let violated = outcome.violation.as_ref().map(|v| v.invariant.as_str());
+                if let Some(why) = expect.and_then(|e| e.contradiction(violated, seed, own_seed)) {
+                    contradictions
+                        .lock()
+                        .expect("no worker panics holding it")
+                        .push(Contradiction { seed, why });
+                }
                 if let Some(v) = outcome.violation {
                     failed.fetch_add(1, Ordering::Relaxed);
                     failures
@@ -208,6 +245,8 @@ pub fn sweep(
         failures: failures.into_inner().expect("workers are done"),
         by_invariant: BTreeMap::new(),
         wall_time_s: started.elapsed().as_secs_f64(),
+        expected: expect.map(|e| e.describe()),
+        contradictions: contradictions.into_inner().expect("workers are done"),
     };
     result.count();
     result
@@ -273,6 +312,7 @@ pub fn merge(parts: Vec<SweepResult>) -> Result<SweepResult, String> {
         merged.seeds_run += p.seeds_run;
         merged.stopped_early |= p.stopped_early;
         merged.failures.extend(p.failures);
+        merged.contradictions.extend(p.contradictions);
         merged.wall_time_s += p.wall_time_s;
     }
     merged.shards.sort();

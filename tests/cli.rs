@@ -267,7 +267,13 @@ fn bad_scenarios_exit_2_with_the_line_and_never_panic() {
             0,
             "missing field `limits`",
         ),
-        ("truncated", good[..good.len() / 2].to_string(), 0, "end"),
+        // Cut off at its last line: the closing parenthesis is missing.
+        (
+            "truncated",
+            good.trim_end().trim_end_matches(')').to_string(),
+            0,
+            "end",
+        ),
     ];
     let dir = tempdir("bad");
     for (class, text, line, expect) in cases {

@@ -51,6 +51,90 @@ pub struct Scenario<P = ProtocolSection> {
     /// Which invariants to check; all of the protocol's when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invariants: Option<Vec<InvariantName>>,
+    /// What the scenario is meant to show; an outcome that contradicts it is reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expect>,
+}
+
+/// What a scenario is meant to show. `dsim run` and `dsim sweep` report an outcome that
+/// contradicts it, so a scenario meant to pass that starts failing at some seed is noticed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Expect {
+    /// Every invariant holds, at every seed.
+    Holds,
+    /// At its own seed the run violates one of these invariants, and at any seed a run
+    /// that fails violates one of these (other seeds may pass).
+    Violates(Vec<InvariantName>),
+    /// Some seeds (not necessarily its own) violate these, and no seed violates another:
+    /// a liveness bound that a rare fault schedule outlasts, say.
+    MayViolate(Vec<InvariantName>),
+}
+
+impl<'de> Deserialize<'de> for Expect {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        enum Spec {
+            Holds,
+            Violates(Vec<InvariantName>),
+            MayViolate(Vec<InvariantName>),
+        }
+        let empty = || {
+            serde::de::Error::custom(
+                "name the invariants the scenario is meant to violate; write `Holds` for a \
+                 scenario meant to pass",
+            )
+        };
+        match Spec::deserialize(d)? {
+            Spec::Holds => Ok(Expect::Holds),
+            Spec::Violates(v) | Spec::MayViolate(v) if v.is_empty() => Err(empty()),
+            Spec::Violates(v) => Ok(Expect::Violates(v)),
+            Spec::MayViolate(v) => Ok(Expect::MayViolate(v)),
+        }
+    }
+}
+
+impl Expect {
+    /// What contradicts this declaration in a run at `seed` that violated `violated` (or
+    /// nothing), for a scenario whose own seed is `own_seed`; `None` if nothing does.
+    pub fn contradiction(
+        &self,
+        violated: Option<&str>,
+        seed: u64,
+        own_seed: u64,
+    ) -> Option<String> {
+        let names = match self {
+            Expect::Holds => {
+                return violated.map(|v| format!("meant to hold, but violated {v}"));
+            }
+            Expect::Violates(names) | Expect::MayViolate(names) => names,
+        };
+        match violated {
+            Some(v) if names.iter().any(|n| n.0 == v) => None,
+            Some(v) => Some(format!(
+                "meant to violate only {}, but violated {v}",
+                Self::list(names)
+            )),
+            None if seed == own_seed && matches!(self, Expect::Violates(_)) => Some(format!(
+                "meant to violate {} at its own seed, but every invariant held",
+                Self::list(names)
+            )),
+            None => None,
+        }
+    }
+
+    fn list(names: &[InvariantName]) -> String {
+        let names: Vec<&str> = names.iter().map(|n| n.0.as_str()).collect();
+        names.join(" or ")
+    }
+
+    /// The declaration in words: "every invariant holds", "violates atomicity".
+    pub fn describe(&self) -> String {
+        match self {
+            Expect::Holds => "every invariant holds".to_string(),
+            Expect::Violates(names) => format!("violates {}", Self::list(names)),
+            Expect::MayViolate(names) => format!("may violate {}", Self::list(names)),
+        }
+    }
 }
 
 /// Bounds on a run: it never hangs.
@@ -103,6 +187,7 @@ impl<P> Scenario<P> {
             faults: self.faults,
             nemesis: self.nemesis,
             invariants: self.invariants,
+            expect: self.expect,
         }
     }
 }
@@ -289,6 +374,37 @@ mod tests {
             let e = error_of(&GOOD.replacen(from, to, 1));
             assert!(e.line > 0, "{to}: no position in {e}");
             assert!(e.message.contains(expect), "{to}: {e}");
+        }
+    }
+
+    #[test]
+    fn an_expectation_names_known_invariants_and_judges_outcomes() {
+        let with = |e: &str| GOOD.replace("invariants: [\"progress\"],", &format!("expect: {e},"));
+        let s = crate::testing::registry()
+            .parse("t.ron", &with("Violates([\"progress\"])"))
+            .unwrap();
+        let e = s.scenario.expect.unwrap();
+        assert_eq!(e.describe(), "violates progress");
+        assert_eq!(e.contradiction(Some("progress"), 3, 3), None);
+        assert_eq!(e.contradiction(None, 4, 3), None, "another seed may pass");
+        assert!(e
+            .contradiction(None, 3, 3)
+            .unwrap()
+            .contains("at its own seed"));
+        assert_eq!(Expect::Holds.contradiction(None, 3, 3), None);
+        assert!(Expect::Holds
+            .contradiction(Some("progress"), 9, 3)
+            .is_some());
+        let may = Expect::MayViolate(vec![InvariantName("progress".into())]);
+        assert_eq!(may.contradiction(None, 3, 3), None);
+        assert!(may.contradiction(Some("other"), 3, 3).is_some());
+        for (bad, expect) in [
+            ("Violates([])", "name the invariants"),
+            ("Violates([\"progres\"])", "did you mean \"progress\""),
+            ("Fails", "unknown variant `Fails`"),
+        ] {
+            let e = error_of(&with(bad));
+            assert!(e.line > 0 && e.message.contains(expect), "{bad}: {e}");
         }
     }
 

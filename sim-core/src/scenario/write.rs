@@ -58,6 +58,9 @@ pub fn to_ron(scenario: &Scenario, header: &[String]) -> String {
     if let Some(invariants) = &scenario.invariants {
         field("invariants", inline(invariants));
     }
+    if let Some(expect) = &scenario.expect {
+        field("expect", inline(expect));
+    }
     out.push_str(")\n");
     out
 }

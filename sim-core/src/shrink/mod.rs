@@ -138,6 +138,11 @@ pub fn explicit_schedule(loaded: &LoadedScenario, outcome: &RunOutcome) -> Scena
     let mut s = loaded.scenario.clone();
     s.seed = outcome.seed;
     s.nemesis = None;
+    // What the written file is meant to show: the failure it was cut down to keep.
+    if let Some(v) = &outcome.violation {
+        let name = crate::scenario::types::InvariantName(v.invariant.clone());
+        s.expect = Some(crate::scenario::Expect::Violates(vec![name]));
+    }
     s.faults = outcome
         .faults
         .iter()
