@@ -44,8 +44,8 @@ enum Command {
         /// Print the summary as one JSON object.
         #[arg(long)]
         json: bool,
-        /// Stop after N events, instead of the scenario's own event limit.
-        #[arg(long, value_name = "N")]
+        /// Stop after N events (at least 1), instead of the scenario's own event limit.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         max_events: Option<u64>,
         /// Write summary.json and the run's charts (SVG and PNG) into DIR.
         #[arg(long, value_name = "DIR")]
@@ -73,11 +73,11 @@ enum Command {
         /// Seeds to run, A..B (B excluded).
         #[arg(long, default_value = "0..100")]
         seeds: sweep::SeedRange,
-        /// Worker threads (default: every core).
-        #[arg(long)]
+        /// Worker threads, at least 1 (default: every core).
+        #[arg(long, value_parser = jobs_at_least_one)]
         jobs: Option<usize>,
-        /// Stop launching seeds once this many have failed.
-        #[arg(long, value_name = "K")]
+        /// Stop launching seeds once this many (at least 1) have failed.
+        #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
         stop_after: Option<u64>,
         /// Run only shard I of N: the seeds whose offset in the range is I modulo N.
         #[arg(long, value_name = "I/N", default_value = "0/1")]
@@ -92,6 +92,9 @@ enum Command {
         results: Vec<String>,
         #[arg(long)]
         json: bool,
+        /// Merge an incomplete set of shards (the result says which are missing).
+        #[arg(long)]
+        partial: bool,
     },
     /// Draw a run's space-time diagram (SVG and PNG): lanes, messages, drops, faults, and
     /// the violation; by default the 600ms before the violation.
@@ -304,12 +307,23 @@ fn execute(registry: &Registry, cli: Args) -> ExitCode {
                 Ok(s) => s,
                 Err(e) => return fail_input(e),
             };
+            if shard.index >= seeds.end - seeds.start {
+                return fail_input(format!(
+                    "shard {shard} of seeds {seeds} holds no seed: the range has only {} \
+                     (use at most that many shards)",
+                    seeds.end - seeds.start
+                ));
+            }
             let jobs =
                 jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
             let result = sweep::sweep(&loaded, seeds, shard, jobs, stop_after);
             report_sweep(&result, json)
         }
-        Command::Merge { results, json } => {
+        Command::Merge {
+            results,
+            json,
+            partial,
+        } => {
             let mut parts = Vec::new();
             for path in &results {
                 let text = match std::fs::read_to_string(path) {
@@ -325,7 +339,7 @@ fn execute(registry: &Registry, cli: Args) -> ExitCode {
                     }
                 }
             }
-            match sweep::merge(parts) {
+            match sweep::merge(parts, partial) {
                 Ok(result) => report_sweep(&result, json),
                 Err(e) => fail_input(e),
             }
@@ -353,6 +367,15 @@ fn execute(registry: &Registry, cli: Args) -> ExitCode {
                 (Ok(f), Ok(t)) => (f, t),
                 (Err(e), _) | (_, Err(e)) => return fail_input(e),
             };
+            if let (Some(f), Some(t)) = (from, to) {
+                if f >= t {
+                    return fail_input(format!(
+                        "the window ends ({}) before it starts ({}): give --from before --to",
+                        sim_core::time::format_ns(t),
+                        sim_core::time::format_ns(f)
+                    ));
+                }
+            }
             let seed = seed.unwrap_or(loaded.scenario.seed);
             let picture = diagram::space_time(&loaded, seed, from, to);
             let stem = Path::new(&output).with_extension("");
@@ -444,6 +467,14 @@ fn shrink_command(
         emit(&shrink::to_text(&report));
     }
     ExitCode::SUCCESS
+}
+
+fn jobs_at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("at least 1 worker is needed".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Writes to standard output. A reader that went away (`dsim ... | head`) is not an error

@@ -70,6 +70,14 @@ impl<'a> Summary<'a> {
             StopReason::TimeLimit => "time limit reached",
             StopReason::EventLimit => "event limit reached",
             StopReason::Violation => "stopped at a violation",
+            StopReason::PendingLimit => {
+                "stopped: more events pending than limits.pending allows; the workload grows \
+                 without bound (every message duplicated?)"
+            }
+            StopReason::Stalled => {
+                "stopped: virtual time no longer advances (10,000,000 events in a row at this \
+                 instant: zero latency? a zero-delay timer?)"
+            }
         }
     }
 

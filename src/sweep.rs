@@ -106,6 +106,9 @@ pub struct SweepResult {
     /// Seeds whose outcome contradicts the declaration.
     #[serde(default)]
     pub contradictions: Vec<Contradiction>,
+    /// Shards of the sweep not in this result (`dsim merge --partial`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_shards: Vec<String>,
 }
 
 impl SweepResult {
@@ -132,6 +135,12 @@ impl SweepResult {
             self.wall_time_s,
             self.failures.len()
         );
+        if !self.missing_shards.is_empty() {
+            s.push_str(&format!(
+                "incomplete: shards {} missing, their seeds not run\n",
+                self.missing_shards.join(", ")
+            ));
+        }
         if self.stopped_early {
             s.push_str("stopped early (--stop-after): not every seed of the range ran\n");
         }
@@ -247,6 +256,7 @@ pub fn sweep(
         wall_time_s: started.elapsed().as_secs_f64(),
         expected: expect.map(|e| e.describe()),
         contradictions: contradictions.into_inner().expect("workers are done"),
+        missing_shards: Vec::new(),
     };
     result.count();
     result
@@ -294,8 +304,30 @@ impl Progress {
     }
 }
 
-/// Puts shard results of one sweep back together.
-pub fn merge(parts: Vec<SweepResult>) -> Result<SweepResult, String> {
+/// Puts shard results of one sweep back together. They must be shards of one sweep, cut
+/// into the same number of shards; a missing shard is an error unless `partial`, and the
+/// result then lists the missing ones.
+pub fn merge(parts: Vec<SweepResult>, partial: bool) -> Result<SweepResult, String> {
+    let count_of = |shard: &str| -> Result<u64, String> {
+        shard
+            .parse::<Shard>()
+            .map(|s| s.count)
+            .map_err(|e| format!("a result names a bad shard: {e}"))
+    };
+    let mut counts = std::collections::BTreeSet::new();
+    for p in &parts {
+        for s in &p.shards {
+            counts.insert(count_of(s)?);
+        }
+    }
+    if counts.len() > 1 {
+        let listed: Vec<String> = counts.iter().map(|c| format!("/{c}")).collect();
+        return Err(format!(
+            "these results cut the sweep into different numbers of shards ({}): their seeds \
+             overlap and leave gaps; merge the shards of one cut",
+            listed.join(", ")
+        ));
+    }
     let mut parts = parts.into_iter();
     let mut merged = parts.next().ok_or("nothing to merge")?;
     for p in parts {
@@ -316,6 +348,20 @@ pub fn merge(parts: Vec<SweepResult>) -> Result<SweepResult, String> {
         merged.wall_time_s += p.wall_time_s;
     }
     merged.shards.sort();
+    if let Some(&count) = counts.iter().next() {
+        let missing: Vec<String> = (0..count)
+            .map(|i| format!("{i}/{count}"))
+            .filter(|s| !merged.shards.contains(s))
+            .collect();
+        if !missing.is_empty() && !partial {
+            return Err(format!(
+                "shards {} of this sweep are missing; merge all {count} (or pass --partial \
+                 to merge what is here)",
+                missing.join(", ")
+            ));
+        }
+        merged.missing_shards = missing;
+    }
     merged.count();
     Ok(merged)
 }

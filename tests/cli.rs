@@ -4,7 +4,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{dsim, stderr};
+use common::{dsim, run, stderr};
 use serde_json::Value;
 
 fn run_json(args: &[&str]) -> (i32, Value) {
@@ -198,6 +198,51 @@ fn check_validates_without_running() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("scenarios/quickstart.ron: ok (5 nodes"));
 }
 
+/// A run always ends, with a stop reason that says why: virtual time frozen by zero
+/// latency, and a workload that grows without bound (every message duplicated).
+#[test]
+fn runs_that_would_never_end_or_would_eat_memory_stop_with_a_reason() {
+    let dir = tempdir("runaway");
+    let frozen = dir.join("zero-latency.ron");
+    std::fs::write(
+        &frozen,
+        "(name: \"z\", limits: (time: \"1s\"), network: (latency: Constant(\"0\")), \
+         protocol: PingPong(nodes: 2))",
+    )
+    .unwrap();
+    let (code, v) = run(&frozen.to_string_lossy(), &[]);
+    assert_eq!(code, 0);
+    assert_eq!(v["stop_reason"], "stalled");
+    assert_eq!(v["virtual_time_ns"], 0);
+    let growing = dir.join("duplicate-everything.ron");
+    std::fs::write(
+        &growing,
+        "(name: \"d\", limits: (time: \"10s\", pending: 50000), network: (duplicate: 1.0), \
+         protocol: PingPong(nodes: 4))",
+    )
+    .unwrap();
+    let out = dsim(&["run", &growing.to_string_lossy()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text.contains("stopped: more events pending than limits.pending allows"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_refused_where_its_first_bad_byte_is() {
+    let path = tempdir("not-utf8").join("latin1.ron");
+    std::fs::write(&path, b"(name: \"caf\xe9\",\n limits: (time: \"1s\"))").unwrap();
+    let out = dsim(&["check", &path.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("latin1.ron:1:12: byte 0xe9 is not UTF-8"),
+        "{err}"
+    );
+}
+
 /// Each class of malformed scenario: exit 2, file:line:column and what was expected.
 #[test]
 fn bad_scenarios_exit_2_with_the_line_and_never_panic() {
@@ -266,6 +311,50 @@ fn bad_scenarios_exit_2_with_the_line_and_never_panic() {
             good.replacen("limits: (time: \"10s\", events: 1000000),", "", 1),
             0,
             "missing field `limits`",
+        ),
+        (
+            "empty partition",
+            good.replacen(
+                "Partition([[\"n0\", \"n1\", \"n2\"], [\"n3\", \"n4\"]])",
+                "Partition([[], []])",
+                1,
+            ),
+            line_of("fault: Partition"),
+            "none of them empty",
+        ),
+        (
+            "no partition groups",
+            good.replacen(
+                "Partition([[\"n0\", \"n1\", \"n2\"], [\"n3\", \"n4\"]])",
+                "Partition([])",
+                1,
+            ),
+            line_of("fault: Partition"),
+            "one group of nodes or more",
+        ),
+        (
+            "spaced duration",
+            good.replacen("(at: \"3s\"", "(at: \" 3s\"", 1),
+            line_of("(at: \"3s\""),
+            "spaces around it",
+        ),
+        (
+            "minus zero",
+            good.replacen("offset: \"25ms\"", "offset: \"-0s\"", 1),
+            line_of("offset: \"25ms\""),
+            "minus zero",
+        ),
+        (
+            "nemesis stops before it starts",
+            good.replacen("start: \"1s\",", "start: \"1s\", stop: \"500ms\",", 1),
+            0,
+            "stops (500ms) before it starts (1.000s)",
+        ),
+        (
+            "no events",
+            good.replacen("events: 1000000", "events: 0", 1),
+            line_of("events: 1000000"),
+            "at least 1",
         ),
         // Cut off at its last line: the closing parenthesis is missing.
         (

@@ -104,6 +104,37 @@ fn workers_and_shards_do_not_change_the_result() {
     let out = dsim(&["merge", &files[0], &files[0]]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("appears twice"));
+    // An incomplete set is refused, and merged with --partial says what is missing.
+    let out = dsim(&["merge", &files[0], &files[2]]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("shards 1/3 of this sweep are missing"),
+        "{}",
+        stderr(&out)
+    );
+    let out = dsim(&["merge", "--partial", "--json", &files[0], &files[2]]);
+    let partial: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(partial["missing_shards"], serde_json::json!(["1/3"]));
+    assert_eq!(partial["seeds_run"], 8);
+    let out = dsim(&["merge", "--partial", &files[0], &files[2]]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("incomplete: shards 1/3 missing"));
+    // Shards of two different cuts of the range overlap and leave gaps: refused.
+    let (_, other_cut) = sweep(&[
+        "scenarios/lock-lease-pause.ron",
+        "--seeds",
+        "0..12",
+        "--shard",
+        "1/2",
+    ]);
+    let path = dir.join("shard-1-of-2.json");
+    std::fs::write(&path, other_cut.to_string()).unwrap();
+    let out = dsim(&["merge", &files[0], &path.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("different numbers of shards (/2, /3)"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -36,15 +36,59 @@ use crate::NodeId;
 pub enum Fault<N> {
     Crash(N),
     Restart(N),
-    Pause { node: N, duration: Duration },
+    Pause {
+        node: N,
+        duration: Duration,
+    },
+    #[serde(deserialize_with = "groups")]
     Partition(Vec<Vec<N>>),
-    PartitionOneWay { from: Vec<N>, to: Vec<N> },
+    PartitionOneWay {
+        #[serde(deserialize_with = "some_nodes")]
+        from: Vec<N>,
+        #[serde(deserialize_with = "some_nodes")]
+        to: Vec<N>,
+    },
     Heal,
     SetLoss(Probability),
     SetDuplicate(Probability),
     SetLatency(Latency),
-    ClockJump { node: N, by: SignedDuration },
-    ClockDrift { node: N, ppm: Ppm },
+    ClockJump {
+        node: N,
+        by: SignedDuration,
+    },
+    ClockDrift {
+        node: N,
+        ppm: Ppm,
+    },
+}
+
+/// A partition's groups: at least one, none of them empty (nodes in no group form one).
+fn groups<'de, D, N>(d: D) -> Result<Vec<Vec<N>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    N: Deserialize<'de>,
+{
+    let groups = Vec::<Vec<N>>::deserialize(d)?;
+    if groups.is_empty() || groups.iter().any(Vec::is_empty) {
+        return Err(serde::de::Error::custom(
+            "a partition lists one group of nodes or more, none of them empty (nodes it does \
+             not list form a group of their own), e.g. Partition([[\"n0\"], [\"n1\", \"n2\"]])",
+        ));
+    }
+    Ok(groups)
+}
+
+/// One node or more.
+fn some_nodes<'de, D, N>(d: D) -> Result<Vec<N>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    N: Deserialize<'de>,
+{
+    let nodes = Vec::<N>::deserialize(d)?;
+    if nodes.is_empty() {
+        return Err(serde::de::Error::custom("expected one node or more"));
+    }
+    Ok(nodes)
 }
 
 impl<N> Fault<N> {

@@ -38,7 +38,11 @@ pub struct ClockJumpRate {
 /// The nemesis section of a scenario. `N` is how it names its targets: by name in a
 /// scenario file, by [`NodeId`] in [`SimOptions`](crate::SimOptions).
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    try_from = "NemesisSpec<N>",
+    bound(deserialize = "N: Deserialize<'de>")
+)]
 pub struct NemesisOptions<N = NodeName> {
     /// No strike before this time.
     #[serde(default)]
@@ -106,6 +110,49 @@ pub struct Nemesis {
     /// True while a partition this nemesis made is in force: it makes one at a time.
     partitioned: bool,
     rng: Random,
+}
+
+/// The nemesis section as written, before its fields are checked against each other.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NemesisSpec<N> {
+    #[serde(default)]
+    start: Duration,
+    #[serde(default)]
+    stop: Option<Duration>,
+    #[serde(default = "Vec::new")]
+    targets: Vec<N>,
+    #[serde(default)]
+    crash: Option<FaultRate>,
+    #[serde(default)]
+    pause: Option<FaultRate>,
+    #[serde(default)]
+    partition: Option<FaultRate>,
+    #[serde(default)]
+    clock_jump: Option<ClockJumpRate>,
+}
+
+impl<N> TryFrom<NemesisSpec<N>> for NemesisOptions<N> {
+    type Error = String;
+    fn try_from(s: NemesisSpec<N>) -> Result<Self, String> {
+        if let Some(stop) = s.stop {
+            if stop <= s.start {
+                return Err(format!(
+                    "the nemesis stops ({stop}) before it starts ({}): it would never strike",
+                    s.start
+                ));
+            }
+        }
+        Ok(NemesisOptions {
+            start: s.start,
+            stop: s.stop,
+            targets: s.targets,
+            crash: s.crash,
+            pause: s.pause,
+            partition: s.partition,
+            clock_jump: s.clock_jump,
+        })
+    }
 }
 
 impl<N> Default for NemesisOptions<N> {

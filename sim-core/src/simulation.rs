@@ -37,6 +37,10 @@ pub struct SimOptions {
     pub time_limit_ns: u64,
     /// The run stops after this many events.
     pub max_events: u64,
+    /// The run stops when more events than this are pending: a workload that grows
+    /// without bound (every message duplicated, say) ends cleanly instead of exhausting
+    /// memory.
+    pub pending_max: usize,
     /// Every link's behaviour, unless overridden in `links`.
     pub link: LinkOptions,
     /// Directed per-link overrides.
@@ -57,6 +61,7 @@ impl Default for SimOptions {
             seed: 0,
             time_limit_ns: 60 * crate::time::NS_PER_S,
             max_events: u64::MAX,
+            pending_max: PENDING_MAX_DEFAULT,
             link: LinkOptions::default(),
             links: Vec::new(),
             clocks: Vec::new(),
@@ -66,6 +71,13 @@ impl Default for SimOptions {
         }
     }
 }
+
+/// Pending events at most, unless a scenario's `limits.pending` says otherwise.
+pub const PENDING_MAX_DEFAULT: usize = 4_000_000;
+
+/// Events in a row at one virtual instant after which a run stops as stalled: virtual time
+/// no longer advances (zero latency and zero-delay timers feeding each other, say).
+pub const STALL_EVENTS_MAX: u64 = 10_000_000;
 
 /// Why a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -79,6 +91,10 @@ pub enum StopReason {
     EventLimit,
     /// An invariant was violated.
     Violation,
+    /// More events were pending than `pending_max`.
+    PendingLimit,
+    /// Virtual time stopped advancing: `STALL_EVENTS_MAX` events in a row at one instant.
+    Stalled,
 }
 
 /// What happened in a run.
@@ -220,6 +236,9 @@ pub struct Simulation<P: Protocol> {
     seed: u64,
     time_limit_ns: u64,
     max_events: u64,
+    pending_max: usize,
+    /// Events in a row at the current virtual instant.
+    same_instant: u64,
     network: PacketSimulator,
     effects: Effects<P::Node>,
     pending_timers: TimerMap<<P::Node as Node>::Timer>,
@@ -295,6 +314,8 @@ impl<P: Protocol> Simulation<P> {
             seed,
             time_limit_ns: options.time_limit_ns,
             max_events: options.max_events,
+            pending_max: options.pending_max,
+            same_instant: 0,
             network,
             effects: Effects::default(),
             pending_timers: TimerMap::default(),
@@ -449,10 +470,21 @@ impl<P: Protocol> Simulation<P> {
         if self.events >= self.max_events {
             return Some(StopReason::EventLimit);
         }
+        if self.queue.len() > self.pending_max {
+            return Some(StopReason::PendingLimit);
+        }
+        if self.same_instant >= STALL_EVENTS_MAX {
+            return Some(StopReason::Stalled);
+        }
         if self.queue.peek_time_ns().is_none_or(|t| t > until_ns) {
             return None;
         }
         let (time_ns, event) = self.queue.pop().expect("peeked");
+        if time_ns == self.now_ns {
+            self.same_instant += 1;
+        } else {
+            self.same_instant = 0;
+        }
         self.now_ns = time_ns;
         self.events += 1;
         self.fingerprint.add(time_ns);

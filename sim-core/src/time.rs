@@ -16,13 +16,22 @@ pub const NS_PER_S: u64 = 1_000_000_000;
 ///
 /// Integer arithmetic only, so "0.1s" is exactly 100,000,000 ns on every machine.
 pub fn parse_duration_ns(text: &str) -> Result<i64, String> {
-    let s = text.trim();
+    let s = text;
+    if s.trim() != s || s.is_empty() {
+        return Err(format!(
+            "duration `{text}` has spaces around it or is empty: write it like \"150ms\""
+        ));
+    }
     let (negative, body) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, s),
     };
     if body == "0" {
-        return Ok(0);
+        return if negative {
+            Err(format!("duration `{text}` is minus zero: write \"0\""))
+        } else {
+            Ok(0)
+        };
     }
     let unit_start = body
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
@@ -78,6 +87,9 @@ pub fn parse_duration_ns(text: &str) -> Result<i64, String> {
         total = total.checked_add(d * scale).ok_or_else(overflow)?;
     }
     let total = i64::try_from(total).map_err(|_| overflow())?;
+    if negative && total == 0 {
+        return Err(format!("duration `{text}` is minus zero: write \"0\""));
+    }
     Ok(if negative { -total } else { total })
 }
 
@@ -287,6 +299,11 @@ mod tests {
             .contains("unknown unit"));
         assert!(parse_duration_ns("ms").unwrap_err().contains("no number"));
         assert!(parse_duration_ns("1.5ns").unwrap_err().contains("finer"));
+        assert!(parse_duration_ns(" 1s").unwrap_err().contains("spaces"));
+        assert!(parse_duration_ns("1s ").unwrap_err().contains("spaces"));
+        assert!(parse_duration_ns("").unwrap_err().contains("empty"));
+        assert!(parse_duration_ns("-0s").unwrap_err().contains("minus zero"));
+        assert!(parse_duration_ns("-0").unwrap_err().contains("minus zero"));
         assert!(parse_duration_ns("99999999999999h")
             .unwrap_err()
             .contains("too large"));

@@ -144,10 +144,25 @@ pub struct Limits {
     /// Virtual time to simulate.
     #[serde(deserialize_with = "types::positive_duration")]
     pub time: Duration,
-    /// Events to process at most.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Events to process at most (at least 1; `EVENTS_MAX_DEFAULT` when absent).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "types::some_positive"
+    )]
     pub events: Option<u64>,
+    /// Pending events at most (at least 1; `PENDING_MAX_DEFAULT` when absent).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "types::some_positive"
+    )]
+    pub pending: Option<u64>,
 }
+
+/// Events a scenario's run processes at most when `limits.events` is not given: a run
+/// always ends, even one that keeps virtual time crawling forward.
+pub const EVENTS_MAX_DEFAULT: u64 = 100_000_000;
 
 /// The default link and per-link overrides.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -263,7 +278,13 @@ impl LoadedScenario {
         SimOptions {
             seed,
             time_limit_ns: s.limits.time.0,
-            max_events: s.limits.events.unwrap_or(u64::MAX),
+            max_events: s.limits.events.unwrap_or(EVENTS_MAX_DEFAULT),
+            pending_max: s
+                .limits
+                .pending
+                .map_or(crate::simulation::PENDING_MAX_DEFAULT, |p| {
+                    usize::try_from(p).unwrap_or(usize::MAX)
+                }),
             link,
             links,
             clocks: s

@@ -83,8 +83,24 @@ impl Registry {
 
 /// The text of a scenario file.
 fn read_source(path: &str) -> Result<String, ScenarioError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| ScenarioError::whole_file(path, format!("cannot read the file: {e}")))
+    let bytes = std::fs::read(path)
+        .map_err(|e| ScenarioError::whole_file(path, format!("cannot read the file: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        // Where the first byte that is not UTF-8 is, by line and column (in characters).
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let good = std::str::from_utf8(good).expect("valid up to here");
+        let line = good.matches('\n').count() + 1;
+        let column = good.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        ScenarioError {
+            file: path.to_string(),
+            line,
+            column,
+            message: format!(
+                "byte 0x{:02x} is not UTF-8: scenario files are UTF-8 text",
+                e.as_bytes()[good.len()]
+            ),
+        }
+    })
 }
 
 /// One parsing pass over `source`, with protocol section type `P`.

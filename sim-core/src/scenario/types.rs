@@ -51,6 +51,15 @@ pub fn positive_duration<'de, D: Deserializer<'de>>(
     Ok(v)
 }
 
+/// An optional count that, when given, is at least 1.
+pub fn some_positive<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let v = Option::<u64>::deserialize(d)?;
+    if v == Some(0) {
+        return Err(de::Error::custom("expected at least 1"));
+    }
+    Ok(v)
+}
+
 thread_local! {
     /// The names a scenario may refer to, set during the second parsing pass.
     static KNOWN: RefCell<Option<Known>> = const { RefCell::new(None) };
