@@ -420,6 +420,10 @@ fn shrink_command(
     if runs_max == 0 {
         return fail_input("--max-runs must be at least 1");
     }
+    // Before the search, not after it: a path that cannot be written fails now.
+    if let Err(e) = reports::files::check_writable(Path::new(output)) {
+        return fail_input(e);
+    }
     let seed = seed.unwrap_or(loaded.scenario.seed);
     let started = Instant::now();
     let options = sim_core::shrink::ShrinkOptions { runs_max };
@@ -433,16 +437,8 @@ fn shrink_command(
         &shrunk.scenario,
         &shrink::header(&command, output, &shrunk),
     );
-    if let Some(dir) = Path::new(output)
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-    {
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            return fail_input(format!("cannot create {}: {e}", dir.display()));
-        }
-    }
-    if let Err(e) = std::fs::write(output, &text) {
-        return fail_input(format!("cannot write {output}: {e}"));
+    if let Err(e) = reports::files::write_whole(Path::new(output), text.as_bytes()) {
+        return fail_input(e);
     }
     let report = shrink::Report {
         scenario: path,
@@ -512,22 +508,19 @@ fn run(
         loaded.scenario.limits.events = max_events;
     }
     let seed = seed.unwrap_or(loaded.scenario.seed);
-    let trace_out: Option<Box<dyn Write>> = match trace {
-        None => None,
-        Some(file) => {
-            if let Some(dir) = Path::new(file)
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-            {
-                if let Err(e) = std::fs::create_dir_all(dir) {
-                    return fail_input(format!("cannot create {}: {e}", dir.display()));
-                }
+    // The trace streams into a temporary file, renamed to its name once the run is over.
+    let trace_tmp = trace.map(|file| reports::files::temporary_name(Path::new(file)));
+    let trace_out: Option<Box<dyn Write>> = match (trace, &trace_tmp) {
+        (Some(file), Some(tmp)) => {
+            if let Err(e) = reports::files::check_writable(Path::new(file)) {
+                return fail_input(e);
             }
-            match std::fs::File::create(file) {
+            match std::fs::File::create(tmp) {
                 Ok(f) => Some(Box::new(f)),
                 Err(e) => return fail_input(format!("cannot write the trace to {file}: {e}")),
             }
         }
+        _ => None,
     };
     let started = Instant::now();
     let outcome = loaded.run(seed, trace_out);
@@ -543,9 +536,14 @@ fn run(
             return fail_input(e);
         }
     }
-    if let Some(e) = &outcome.trace_error {
-        eprintln!("error: {e}");
-        return ExitCode::from(2);
+    if let (Some(file), Some(tmp)) = (trace, &trace_tmp) {
+        let written = match &outcome.trace_error {
+            Some(e) => Err(e.to_string()),
+            None => Ok(()),
+        };
+        if let Err(e) = reports::files::finish(written, tmp, Path::new(file)) {
+            return fail_input(e);
+        }
     }
     if outcome.violation.is_some() {
         ExitCode::from(1)
@@ -625,14 +623,13 @@ fn write_run_files(
 ) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let json_path = dir.join("summary.json");
-    std::fs::write(&json_path, report.to_json() + "\n")
-        .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
+    reports::files::write_whole(&json_path, (report.to_json() + "\n").as_bytes())?;
     let metrics: serde_json::Map<String, serde_json::Value> =
         outcome.metrics.clone().into_iter().collect();
     let charts = reports::timeline::write(&loaded.scenario.name, outcome.seed, &metrics, dir)?;
+    // The report that names the charts is written last.
     let md_path = dir.join("report.md");
-    std::fs::write(&md_path, report.to_markdown(&charts))
-        .map_err(|e| format!("cannot write {}: {e}", md_path.display()))?;
+    reports::files::write_whole(&md_path, report.to_markdown(&charts).as_bytes())?;
     Ok(())
 }
 

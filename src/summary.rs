@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Duration as WallDuration;
 
+use reports::files::write_whole;
 use reports::group;
 use serde_json::{json, Value};
 use sim_core::time::format_ns;
@@ -364,8 +365,7 @@ impl<'a> Comparison<'a> {
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let mut files = Vec::new();
         let json_path = dir.join("compare.json");
-        std::fs::write(&json_path, self.to_json() + "\n")
-            .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
+        write_whole(&json_path, (self.to_json() + "\n").as_bytes())?;
         files.push(json_path.display().to_string());
         let mut charts = Vec::new();
         let histograms: Vec<(String, &Value)> = self
@@ -425,8 +425,7 @@ impl<'a> Comparison<'a> {
             let _ = write!(md, "\n![{f}]({f})\n");
         }
         let md_path = dir.join("compare.md");
-        std::fs::write(&md_path, md)
-            .map_err(|e| format!("cannot write {}: {e}", md_path.display()))?;
+        write_whole(&md_path, md.as_bytes())?;
         files.extend(charts.iter().map(|p| p.display().to_string()));
         files.push(md_path.display().to_string());
         Ok(files)

@@ -236,3 +236,49 @@ fn every_bundled_scenario_reads_back_the_same_once_written() {
         );
     }
 }
+
+/// `-o` onto a path that cannot be written fails before the search, not after it; what
+/// is written appears whole, with no temporary file left beside it.
+#[test]
+fn an_unwritable_output_fails_at_once_and_written_files_appear_whole() {
+    // A folder inside a regular file cannot be made.
+    let o = dsim(&[
+        "shrink",
+        "scenarios/lock-lease-nemesis.ron",
+        "--seed",
+        "58",
+        "-o",
+        "README.md/min.ron",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("cannot create README.md"), "{err}");
+    assert!(
+        o.stdout.is_empty(),
+        "no search ran: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+
+    let dir = out_dir("whole");
+    let min = dir.join("min.ron");
+    std::fs::write(&min, "an older file").unwrap();
+    shrink_json("scenarios/lock-lease-nemesis.ron", 58, &min);
+    let trace = dir.join("trace.jsonl");
+    let o = dsim(&[
+        "run",
+        "scenarios/quickstart.ron",
+        "--trace",
+        &trace.to_string_lossy(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["min.ron", "trace.jsonl"]);
+    assert!(std::fs::read_to_string(&min)
+        .unwrap()
+        .starts_with("// Shrunk by"));
+}

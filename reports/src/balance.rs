@@ -249,12 +249,10 @@ pub fn write(report: &BalanceReport, dir: &Path) -> Result<Vec<String>, String> 
         .collect();
     let json = serde_json::to_string_pretty(report).msg()?;
     let json_path = dir.join("balance.json");
-    std::fs::write(&json_path, json)
-        .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
+    crate::files::write_whole(&json_path, json.as_bytes())?;
     written.push(json_path.display().to_string());
     let md_path = dir.join("balance.md");
-    std::fs::write(&md_path, markdown(report))
-        .map_err(|e| format!("cannot write {}: {e}", md_path.display()))?;
+    crate::files::write_whole(&md_path, markdown(report).as_bytes())?;
     written.push(md_path.display().to_string());
     Ok(written)
 }

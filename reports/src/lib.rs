@@ -15,6 +15,7 @@ pub mod balance;
 pub mod bars;
 pub mod compare;
 pub mod diagram;
+pub mod files;
 pub mod timeline;
 
 use std::path::{Path, PathBuf};
@@ -74,25 +75,27 @@ pub trait Chart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult;
 }
 
-/// Writes `stem.svg` and `stem.png`; returns both paths.
+/// Writes `stem.svg` and `stem.png`, each whole or not at all; returns both paths.
 pub fn render(chart: &impl Chart, stem: &Path) -> Result<[PathBuf; 2], String> {
     register_font();
     let svg = stem.with_extension("svg");
     let png = stem.with_extension("png");
-    {
-        let root = SVGBackend::new(&svg, chart.size()).into_drawing_area();
+    let tmp = files::temporary_name(&svg);
+    let drawn = (|| {
+        let root = SVGBackend::new(&tmp, chart.size()).into_drawing_area();
         root.fill(&WHITE).msg()?;
         chart.draw(&root)?;
-        root.present()
-            .map_err(|e| format!("cannot write {}: {e}", svg.display()))?;
-    }
-    {
-        let root = BitMapBackend::new(&png, chart.size()).into_drawing_area();
+        root.present().msg()
+    })();
+    files::finish(drawn, &tmp, &svg)?;
+    let tmp = files::temporary_name(&png);
+    let drawn = (|| {
+        let root = BitMapBackend::new(&tmp, chart.size()).into_drawing_area();
         root.fill(&WHITE).msg()?;
         chart.draw(&root)?;
-        root.present()
-            .map_err(|e| format!("cannot write {}: {e}", png.display()))?;
-    }
+        root.present().msg()
+    })();
+    files::finish(drawn, &tmp, &png)?;
     Ok([svg, png])
 }
 
