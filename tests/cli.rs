@@ -304,7 +304,25 @@ fn bad_scenarios_exit_2_with_the_line_and_never_panic() {
             "zero rate",
             good.replacen("every: \"2s\"", "every: \"0s\"", 1),
             line_of("every: \"2s\""),
-            "longer than zero",
+            "must be at least 1ms",
+        ),
+        (
+            "a nemesis striking every nanosecond",
+            good.replacen("every: \"2s\"", "every: \"1ns\"", 1),
+            line_of("every: \"2s\""),
+            "must be at least 1ms",
+        ),
+        (
+            "ten million nodes",
+            good.replacen("PingPong(nodes: 5,", "PingPong(nodes: 10000000,", 1),
+            line_of("PingPong(nodes: 5,"),
+            "nodes: 10000000 is more than dsim supports (1000000)",
+        ),
+        (
+            "a billion tokens",
+            good.replacen("tokens_per_node: 2", "tokens_per_node: 1000000000", 1),
+            line_of("tokens_per_node: 2"),
+            "nodes × tokens_per_node = 5000000000 is more than dsim supports (4000000)",
         ),
         (
             "missing field",

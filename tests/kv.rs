@@ -166,6 +166,30 @@ fn impossible_membership_changes_are_bad_input() {
                 "Ring(vnodes: 0)",
                 "vnodes must be at least 1",
             ),
+            (
+                "a-billion-vnodes",
+                "Ring(vnodes: 100)",
+                "Ring(vnodes: 1000000000)",
+                "vnodes 1000000000 is more than dsim supports (10000)",
+            ),
+            (
+                "huge-maglev",
+                "Ring(vnodes: 100)",
+                "Maglev(table_size: 4294967291)",
+                "more than dsim supports (10000019, a prime)",
+            ),
+            (
+                "too-many-clients",
+                "clients: 8",
+                "clients: 10000000",
+                "clients: 10000000 is more than dsim supports (100000)",
+            ),
+            (
+                "nanosecond-samples",
+                "load_interval: \"500ms\"",
+                "load_interval: \"1ns\"",
+                "load_interval (1ns) must be at least 1ms",
+            ),
         ],
     );
 }

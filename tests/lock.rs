@@ -177,6 +177,12 @@ fn impossible_lock_setups_are_bad_input() {
             ),
             ("no-clients", "clients: 2", "clients: 0", "at least 1"),
             (
+                "ten-million-clients",
+                "clients: 2",
+                "clients: 10000000",
+                "clients: 10000000 is more than dsim supports (100000)",
+            ),
+            (
                 "bad-variant",
                 "variant: Quorum",
                 "variant: Redlock",

@@ -55,6 +55,18 @@ impl BalanceOptions {
         if self.keys == 0 {
             return Err("--keys must be at least 1".into());
         }
+        if self.keys > 100_000_000 {
+            return Err(format!(
+                "--keys {} is more than dsim balance supports (100000000)",
+                self.keys
+            ));
+        }
+        if self.nodes > 10_000 {
+            return Err(format!(
+                "--nodes {} is more than dsim balance supports (10000)",
+                self.nodes
+            ));
+        }
         if !self.weights.is_empty() && self.weights.len() != self.nodes {
             return Err(format!(
                 "--weights gives {} weights for {} nodes; give one per node",

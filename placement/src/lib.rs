@@ -77,6 +77,11 @@ pub enum Scheme {
     Bounded { vnodes: u32, epsilon: f64 },
 }
 
+/// Virtual nodes per node at most.
+pub const VNODES_MAX: u32 = 10_000;
+/// The largest maglev table dsim builds (a prime).
+pub const TABLE_SIZE_MAX: u32 = 10_000_019;
+
 impl Scheme {
     pub fn name(&self) -> &'static str {
         match self {
@@ -110,6 +115,15 @@ impl Scheme {
             Scheme::Bounded { epsilon, .. } if !(epsilon > 0.0 && epsilon.is_finite()) => Err(
                 format!("epsilon must be greater than 0 (e.g. 0.25), got {epsilon}"),
             ),
+            Scheme::Ring { vnodes } | Scheme::Bounded { vnodes, .. } if vnodes > VNODES_MAX => {
+                Err(format!(
+                    "vnodes {vnodes} is more than dsim supports ({VNODES_MAX})"
+                ))
+            }
+            Scheme::Maglev { table_size } if table_size > TABLE_SIZE_MAX => Err(format!(
+                "the maglev table size {table_size} is more than dsim supports \
+                 ({TABLE_SIZE_MAX}, a prime)"
+            )),
             Scheme::Maglev { table_size } if !maglev::is_prime(table_size as u64) => Err(format!(
                 "the maglev table size must be a prime (e.g. 65537 or 5003), got {table_size}"
             )),

@@ -15,12 +15,24 @@ use crate::scenario::types::NodeName;
 use crate::time::{Duration, SignedDuration};
 use crate::NodeId;
 
+/// A nemesis that strikes more often than every millisecond is no fault schedule: it is
+/// a flood of events that would run for ever.
+fn at_least_a_millisecond<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let v = Duration::deserialize(d)?;
+    if v.0 < crate::time::NS_PER_MS {
+        return Err(serde::de::Error::custom(format!(
+            "the nemesis strikes every {v} on average: it must be at least 1ms"
+        )));
+    }
+    Ok(v)
+}
+
 /// How often a kind of fault strikes and how long it lasts (both means).
 #[derive(Clone, Copy, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultRate {
-    /// Mean virtual time between two strikes.
-    #[serde(deserialize_with = "crate::scenario::types::positive_duration")]
+    /// Mean virtual time between two strikes, at least 1ms.
+    #[serde(deserialize_with = "at_least_a_millisecond")]
     pub every: Duration,
     /// Mean time until the fault is undone (restart, resume, heal).
     pub lasts: Duration,
@@ -30,7 +42,7 @@ pub struct FaultRate {
 #[derive(Clone, Copy, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClockJumpRate {
-    #[serde(deserialize_with = "crate::scenario::types::positive_duration")]
+    #[serde(deserialize_with = "at_least_a_millisecond")]
     pub every: Duration,
     pub max: Duration,
 }

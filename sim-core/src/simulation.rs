@@ -72,6 +72,9 @@ impl Default for SimOptions {
     }
 }
 
+/// Nodes in one cluster at most.
+pub const NODES_MAX: usize = 1_000_000;
+
 /// Pending events at most, unless a scenario's `limits.pending` says otherwise.
 pub const PENDING_MAX_DEFAULT: usize = 4_000_000;
 

@@ -51,6 +51,7 @@ use sim_core::checker::{Checker, Metrics};
 use sim_core::node::Context;
 use sim_core::scenario::section::{knob, Family};
 use sim_core::scenario::types::{NodeName, Probability};
+use sim_core::scenario::types::at_most;
 use sim_core::time::Duration;
 use sim_core::NodeId;
 use sim_core::{Protocol, ProtocolOptions};
@@ -184,6 +185,21 @@ impl TryFrom<KvSpec> for KvOptions {
         }
         s.scheme.validate()?;
         s.distribution.validate()?;
+        at_most("nodes + spares:", u64::from(s.nodes) + u64::from(s.spares), 10_000)?;
+        at_most("clients:", s.clients.into(), 100_000)?;
+        at_most("keys:", s.keys.into(), 10_000_000)?;
+        if let Scheme::Ring { vnodes } | Scheme::Bounded { vnodes, .. } = s.scheme {
+            let points = (u64::from(s.nodes) + u64::from(s.spares)) * u64::from(vnodes);
+            at_most("ring points (storage nodes × vnodes):", points, 10_000_000)?;
+        }
+        if s.load_interval.0 < sim_core::time::NS_PER_MS {
+            return Err(format!(
+                "load_interval ({}) must be at least 1ms: the load timeline keeps a sample \
+                 per interval",
+                s.load_interval
+            ));
+        }
+
         if let Scheme::Maglev { table_size } = s.scheme {
             if table_size <= s.nodes + s.spares {
                 return Err(format!(

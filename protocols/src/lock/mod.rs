@@ -48,6 +48,7 @@ use crate::lock::no_lost_update::NoLostUpdate;
 use sim_core::checker::{Checker, Metrics};
 use sim_core::node::Context;
 use sim_core::scenario::section::{knob, Family};
+use sim_core::scenario::types::at_most;
 use sim_core::time::Duration;
 use sim_core::NodeId;
 use sim_core::{Protocol, ProtocolOptions};
@@ -179,6 +180,9 @@ impl TryFrom<LockSpec> for LockOptions {
         let servers = s
             .servers
             .unwrap_or(if s.variant == Variant::Quorum { 5 } else { 1 });
+        at_most("servers:", servers.into(), 1_000)?;
+        at_most("clients:", s.clients.into(), 100_000)?;
+        at_most("locks:", s.locks.into(), 1_000_000)?;
         match s.variant {
             Variant::Quorum if servers < 3 => {
                 return Err(format!(

@@ -17,6 +17,8 @@ use crate::ping_pong::progress::Progress;
 use sim_core::checker::{Checker, ClusterView, Lifecycle, Metrics};
 use sim_core::node::{Context, Node, TimerId};
 use sim_core::scenario::section::{knob, Family};
+use sim_core::scenario::types::at_most;
+use sim_core::simulation::NODES_MAX;
 use sim_core::time::Duration;
 use sim_core::NodeId;
 use sim_core::{Protocol, ProtocolOptions};
@@ -77,6 +79,9 @@ impl TryFrom<PingPongSpec> for PingPongOptions {
                 s.nodes
             ));
         }
+        at_most("nodes:", s.nodes.into(), NODES_MAX as u64)?;
+        let tokens = u64::from(s.nodes) * u64::from(s.tokens_per_node);
+        at_most("nodes × tokens_per_node =", tokens, 4_000_000)?;
         if s.idle_timeout.0 == 0 {
             return Err("idle_timeout must be longer than zero".into());
         }

@@ -50,7 +50,7 @@ use crate::two_pc::validity::Validity;
 use sim_core::checker::{Checker, Metrics};
 use sim_core::node::Context;
 use sim_core::scenario::section::{knob, Family};
-use sim_core::scenario::types::Probability;
+use sim_core::scenario::types::{at_most, Probability};
 use sim_core::time::Duration;
 use sim_core::NodeId;
 use sim_core::{Protocol, ProtocolOptions};
@@ -163,6 +163,9 @@ impl TryFrom<CommitSpec> for CommitOptions {
         if s.clients == 0 || s.keys == 0 {
             return Err("clients and keys must each be at least 1".into());
         }
+        at_most("participants:", s.participants.into(), 10_000)?;
+        at_most("clients:", s.clients.into(), 100_000)?;
+        at_most("keys:", s.keys.into(), 10_000_000)?;
         Ok(CommitOptions {
             variant: s.variant,
             participants: s.participants,

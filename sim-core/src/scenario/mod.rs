@@ -384,7 +384,7 @@ mod tests {
             ("\"progress\"", "\"progres\"", "did you mean \"progress\""),
             ("max: \"3ms\"", "max: \"0ms\"", "greater than its max"),
             ("drift_ppm: 200", "drift_ppm: 2000000", "out of range"),
-            ("every: \"1s\"", "every: \"0s\"", "longer than zero"),
+            ("every: \"1s\"", "every: \"0s\"", "at least 1ms"),
             (
                 "Relay(",
                 "Rellay(",

@@ -118,6 +118,16 @@ fn parse_text<P: for<'de> Deserialize<'de>>(
 fn parse_as<O: ProtocolOptions>(file: &str, source: &str) -> Result<LoadedScenario, ScenarioError> {
     let first: Scenario<Typed<O>> = parse_text(file, source)?;
     let names = first.protocol.0.node_names();
+    let max = crate::simulation::NODES_MAX;
+    if names.len() > max {
+        return Err(ScenarioError::whole_file(
+            file,
+            format!(
+                "the protocol section makes {} nodes; dsim runs clusters of at most {max}",
+                names.len()
+            ),
+        ));
+    }
     let invariants = first.protocol.0.invariant_names().to_vec();
     let scenario: Scenario<Typed<O>> = {
         let _guard = KnownNamesGuard::set(names.clone(), invariants);

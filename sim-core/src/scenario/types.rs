@@ -51,6 +51,19 @@ pub fn positive_duration<'de, D: Deserializer<'de>>(
     Ok(v)
 }
 
+/// `what` (now `value`) within what dsim supports, `max`: sizes beyond it would exhaust
+/// memory or time before a run could say anything, so they are refused where they are
+/// written.
+pub fn at_most(what: &str, value: u64, max: u64) -> Result<(), String> {
+    if value > max {
+        return Err(format!(
+            "{what} {value} is more than dsim supports ({max}); see \"Limits\" in \
+             docs/scenario-format.md"
+        ));
+    }
+    Ok(())
+}
+
 /// An optional count that, when given, is at least 1.
 pub fn some_positive<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     let v = Option::<u64>::deserialize(d)?;
