@@ -115,11 +115,9 @@ impl Scheme {
             Scheme::Bounded { epsilon, .. } if !(epsilon > 0.0 && epsilon.is_finite()) => Err(
                 format!("epsilon must be greater than 0 (e.g. 0.25), got {epsilon}"),
             ),
-            Scheme::Ring { vnodes } | Scheme::Bounded { vnodes, .. } if vnodes > VNODES_MAX => {
-                Err(format!(
-                    "vnodes {vnodes} is more than dsim supports ({VNODES_MAX})"
-                ))
-            }
+            Scheme::Ring { vnodes } | Scheme::Bounded { vnodes, .. } if vnodes > VNODES_MAX => Err(
+                format!("vnodes {vnodes} is more than dsim supports ({VNODES_MAX})"),
+            ),
             Scheme::Maglev { table_size } if table_size > TABLE_SIZE_MAX => Err(format!(
                 "the maglev table size {table_size} is more than dsim supports \
                  ({TABLE_SIZE_MAX}, a prime)"

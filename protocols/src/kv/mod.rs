@@ -50,8 +50,8 @@ use placement::{assign, HashFunction, Member, Scheme};
 use sim_core::checker::{Checker, Metrics};
 use sim_core::node::Context;
 use sim_core::scenario::section::{knob, Family};
-use sim_core::scenario::types::{NodeName, Probability};
 use sim_core::scenario::types::at_most;
+use sim_core::scenario::types::{NodeName, Probability};
 use sim_core::time::Duration;
 use sim_core::NodeId;
 use sim_core::{Protocol, ProtocolOptions};
@@ -185,7 +185,11 @@ impl TryFrom<KvSpec> for KvOptions {
         }
         s.scheme.validate()?;
         s.distribution.validate()?;
-        at_most("nodes + spares:", u64::from(s.nodes) + u64::from(s.spares), 10_000)?;
+        at_most(
+            "nodes + spares:",
+            u64::from(s.nodes) + u64::from(s.spares),
+            10_000,
+        )?;
         at_most("clients:", s.clients.into(), 100_000)?;
         at_most("keys:", s.keys.into(), 10_000_000)?;
         if let Scheme::Ring { vnodes } | Scheme::Bounded { vnodes, .. } = s.scheme {

@@ -1,6 +1,6 @@
 //! A participant: one key-value shard that votes, logs, applies and, when uncertain, asks.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use super::{tx_key, CommitMessage, CommitObservation, CommitRecord, Ctx, Shared, TxId, Variant};
@@ -45,6 +45,10 @@ pub struct Participant {
     shared: Rc<Shared>,
     locks: BTreeMap<u32, TxId>,
     txs: BTreeMap<TxId, Tx>,
+    /// The transactions of `txs` still in doubt (prepared or pre-committed), so that the
+    /// periodic check costs what is in doubt, not every transaction ever seen (scanning
+    /// them all made runs quadratic in their length).
+    uncertain: BTreeSet<TxId>,
     timer_armed: bool,
 }
 
@@ -59,6 +63,7 @@ impl Participant {
             shared,
             locks: BTreeMap::new(),
             txs: BTreeMap::new(),
+            uncertain: BTreeSet::new(),
             timer_armed: false,
         }
     }
@@ -128,6 +133,7 @@ impl Participant {
         }
         for (&tx, t) in &self.txs {
             if !matches!(t.state, State::Done(_)) {
+                self.uncertain.insert(tx);
                 for &(key, _) in &t.writes {
                     self.locks.insert(key, tx);
                 }
@@ -137,11 +143,7 @@ impl Participant {
     }
 
     fn arm(&mut self, ctx: Ctx) {
-        let uncertain = self
-            .txs
-            .values()
-            .any(|t| !matches!(t.state, State::Done(_)));
-        if uncertain && !self.timer_armed {
+        if !self.uncertain.is_empty() && !self.timer_armed {
             self.timer_armed = true;
             ctx.set_timer(self.shared.options.request_timeout.0, TICK);
         }
@@ -185,6 +187,7 @@ impl Participant {
             },
         );
         ctx.storage().sync();
+        self.uncertain.insert(tx);
         self.txs.insert(
             tx,
             Tx {
@@ -225,6 +228,7 @@ impl Participant {
         }
         ctx.storage().sync();
         t.state = State::Done(commit);
+        self.uncertain.remove(&tx);
         for &(k, _) in &t.writes {
             if self.locks.get(&k) == Some(&tx) {
                 self.locks.remove(&k);
@@ -256,8 +260,12 @@ impl Participant {
         let o = &self.shared.options;
         let (variant, wait) = (o.variant, o.decision_timeout.0);
         let mut decide = Vec::new();
-        for (&tx, t) in self.txs.iter_mut() {
-            if matches!(t.state, State::Done(_)) || now.saturating_sub(t.prepared_ns) < wait {
+        for &tx in &self.uncertain {
+            let t = self
+                .txs
+                .get_mut(&tx)
+                .expect("an uncertain transaction is known");
+            if now.saturating_sub(t.prepared_ns) < wait {
                 continue;
             }
             let peers: Vec<NodeId> = t
