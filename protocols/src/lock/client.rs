@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
-use super::{Ctx, LockMessage, LockObservation, Shared, Variant};
+use super::{Ctx, LockBug, LockMessage, LockObservation, Shared, Variant};
 use sim_core::node::TimerId;
 use sim_core::NodeId;
 
@@ -92,6 +92,9 @@ impl Client {
     }
 
     fn majority(&self) -> usize {
+        if self.shared.options.bug(LockBug::WrongMajority) {
+            return (self.shared.options.servers as usize / 2).max(1);
+        }
         self.shared.options.servers as usize / 2 + 1
     }
 
@@ -171,7 +174,12 @@ impl Client {
                 Some(started_ns + (ttl * (1.0 - o.drift_allowance)) as u64)
             }
             Variant::Quorum => {
-                let validity = ttl - (now - started_ns) as f64 - o.drift_allowance * ttl;
+                let spent = if o.bug(LockBug::ValidityIgnoresAcquisition) {
+                    0
+                } else {
+                    now - started_ns
+                };
+                let validity = ttl - spent as f64 - o.drift_allowance * ttl;
                 if validity <= 0.0 {
                     self.abandon(ctx);
                     return;

@@ -67,6 +67,13 @@ pub enum Variant {
     Optimistic,
 }
 
+impl LockOptions {
+    /// Whether bug switch `bug` is on.
+    pub fn bug(&self, bug: LockBug) -> bool {
+        self.bugs.contains(&bug)
+    }
+}
+
 impl Variant {
     pub fn leased(self) -> bool {
         matches!(self, Variant::Lease | Variant::Fencing | Variant::Quorum)
@@ -99,6 +106,31 @@ pub struct LockOptions {
     pub persist: bool,
     /// `liveness`: longest a lock may stay held by a crashed client.
     pub max_unavailable: Duration,
+    /// Mistakes the literature warns about, planted on purpose (none by default).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bugs: Vec<LockBug>,
+}
+
+/// A named mistake to plant in the lock service, to watch a scenario meant to pass catch
+/// it: `Lock(..., bugs: [WrongMajority])`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub enum LockBug {
+    /// A quorum client counts half the servers as a majority (`n/2` grants, not `n/2+1`),
+    /// so two clients can each gather "a majority".
+    WrongMajority,
+    /// A lock server lets a lease run out at half its ttl, while its holder still counts
+    /// on all of it.
+    EarlyLeaseExpiry,
+    /// The fencing check is off by one: the store accepts a token one below the highest it
+    /// has seen, so the holder just before the current one can still write.
+    FencingOffByOne,
+    /// A lock server keeps its holders on disk but not its token counter: after a restart
+    /// it hands out tokens it has handed out before.
+    TokenNotPersisted,
+    /// A quorum client's validity time forgets the time spent acquiring: it counts the
+    /// whole ttl from when the majority answered, not from when it asked.
+    ValidityIgnoresAcquisition,
 }
 
 #[derive(Deserialize)]
@@ -141,6 +173,8 @@ struct LockSpec {
         deserialize_with = "sim_core::scenario::types::positive_duration"
     )]
     max_unavailable: Duration,
+    #[serde(default)]
+    bugs: Vec<LockBug>,
 }
 
 fn one() -> u32 {
@@ -216,6 +250,7 @@ impl TryFrom<LockSpec> for LockOptions {
             // Fencing tokens must never repeat, so fencing servers keep them on disk.
             persist: s.persist.unwrap_or(s.variant == Variant::Fencing),
             max_unavailable: s.max_unavailable,
+            bugs: s.bugs,
         })
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::{Ctx, LockMessage, LockObservation, LockRecord, Shared, Variant};
+use super::{Ctx, LockBug, LockMessage, LockObservation, LockRecord, Shared, Variant};
 use sim_core::NodeId;
 
 fn counter_key(lock: u32) -> String {
@@ -110,7 +110,11 @@ impl Resource {
                     ctx.send(from, LockMessage::WriteOk { req });
                     return;
                 }
-                let stale = fencing && token < c.max_token;
+                let stale = if self.shared.options.bug(LockBug::FencingOffByOne) {
+                    fencing && token + 1 < c.max_token
+                } else {
+                    fencing && token < c.max_token
+                };
                 let conflict = expected_version.is_some_and(|v| v != c.version);
                 let reply = if stale || conflict {
                     ctx.observe(LockObservation::WriteRejected {

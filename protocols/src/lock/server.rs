@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::{Ctx, LockMessage, LockObservation, LockRecord, Shared};
+use super::{Ctx, LockBug, LockMessage, LockObservation, LockRecord, Shared};
 use sim_core::NodeId;
 
 const TOKEN_RECORD: &str = "next-token";
@@ -52,7 +52,9 @@ impl LockServer {
             return;
         }
         if let Some(LockRecord::NextToken(t)) = ctx.storage().get(TOKEN_RECORD) {
-            self.next_token = *t;
+            if !self.shared.options.bug(LockBug::TokenNotPersisted) {
+                self.next_token = *t;
+            }
         }
         for lock in 0..self.shared.options.locks {
             if let Some(LockRecord::Holder {
@@ -139,12 +141,13 @@ impl LockServer {
                         });
                     }
                 }
-                let until_ns = self
-                    .shared
-                    .options
-                    .variant
-                    .leased()
-                    .then(|| now + self.shared.options.ttl.0);
+                let o = &self.shared.options;
+                let lease = if o.bug(LockBug::EarlyLeaseExpiry) {
+                    o.ttl.0 / 2
+                } else {
+                    o.ttl.0
+                };
+                let until_ns = o.variant.leased().then(|| now + lease);
                 let reply = match self.holders.get(&lock).copied() {
                     // A resent request: the same answer.
                     Some(h) if h.client == from && h.req == req => LockMessage::Granted {

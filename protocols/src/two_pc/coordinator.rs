@@ -13,7 +13,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
-use super::{tx_key, CommitMessage, CommitObservation, CommitRecord, Ctx, Shared, TxId, Variant};
+use super::{
+    tx_key, CommitBug, CommitMessage, CommitObservation, CommitRecord, Ctx, Shared, TxId, Variant,
+};
 use sim_core::NodeId;
 
 const TICK: u64 = 1;
@@ -156,7 +158,9 @@ impl Coordinator {
                 ctx.storage()
                     .put(tx_key("req", req), CommitRecord::Request(tx));
             }
-            ctx.storage().sync();
+            if !self.shared.options.bug(CommitBug::DecisionBeforeForce) {
+                ctx.storage().sync();
+            }
         }
         t.phase = Phase::Deciding {
             commit,

@@ -88,6 +88,9 @@ pub struct CommitOptions {
     pub decision_timeout: Duration,
     /// The coordinator gives up waiting for votes (and aborts) after this long.
     pub vote_timeout: Duration,
+    /// Mistakes the literature warns about, planted on purpose (none by default).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bugs: Vec<CommitBug>,
 }
 
 #[derive(Deserialize)]
@@ -121,6 +124,8 @@ struct CommitSpec {
         deserialize_with = "sim_core::scenario::types::positive_duration"
     )]
     vote_timeout: Duration,
+    #[serde(default)]
+    bugs: Vec<CommitBug>,
 }
 
 fn two() -> u32 {
@@ -177,7 +182,31 @@ impl TryFrom<CommitSpec> for CommitOptions {
             request_timeout: s.request_timeout,
             decision_timeout: s.decision_timeout,
             vote_timeout: s.vote_timeout,
+            bugs: s.bugs,
         })
+    }
+}
+
+/// A named mistake to plant in atomic commitment, to watch a scenario meant to pass catch
+/// it: `Commit(..., bugs: [UnforcedPrepared])`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub enum CommitBug {
+    /// A participant writes PREPARED but does not force it to disk before voting yes: a
+    /// crash forgets the promise, and it aborts a transaction the coordinator committed.
+    UnforcedPrepared,
+    /// The coordinator sends COMMIT before forcing its commit record: a crash forgets the
+    /// decision, and presumed abort answers "abort" to those who ask.
+    DecisionBeforeForce,
+    /// A participant that voted yes gives up waiting for the decision and aborts on its
+    /// own, though the coordinator may have committed.
+    AbortAfterYes,
+}
+
+impl CommitOptions {
+    /// Whether bug switch `bug` is on.
+    pub fn bug(&self, bug: CommitBug) -> bool {
+        self.bugs.contains(&bug)
     }
 }
 

@@ -3,7 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
-use super::{tx_key, CommitMessage, CommitObservation, CommitRecord, Ctx, Shared, TxId, Variant};
+use super::{
+    tx_key, CommitBug, CommitMessage, CommitObservation, CommitRecord, Ctx, Shared, TxId, Variant,
+};
 use sim_core::NodeId;
 
 const TICK: u64 = 1;
@@ -186,7 +188,9 @@ impl Participant {
                 participants: participants.clone(),
             },
         );
-        ctx.storage().sync();
+        if !self.shared.options.bug(CommitBug::UnforcedPrepared) {
+            ctx.storage().sync();
+        }
         self.uncertain.insert(tx);
         self.txs.insert(
             tx,
@@ -274,6 +278,10 @@ impl Participant {
                 .copied()
                 .filter(|&p| p != self.me)
                 .collect();
+            if self.shared.options.bug(CommitBug::AbortAfterYes) {
+                decide.push((tx, false));
+                continue;
+            }
             match variant {
                 Variant::TwoPc => ctx.send(Shared::COORDINATOR, CommitMessage::Query { tx }),
                 Variant::Cooperative => {
