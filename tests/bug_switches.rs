@@ -14,7 +14,7 @@ const SWITCHES: &[(&str, &str, u64, &str)] = &[
     (
         "lock-quorum-slow.ron",
         "ValidityIgnoresAcquisition",
-        1,
+        7,
         "mutual_exclusion",
     ),
     ("lock-lease.ron", "EarlyLeaseExpiry", 0, "mutual_exclusion"),
@@ -27,24 +27,36 @@ const SWITCHES: &[(&str, &str, u64, &str)] = &[
     (
         "lock-fencing-restart.ron",
         "TokenNotPersisted",
-        12,
+        5,
         "mutual_exclusion",
     ),
     ("2pc-nemesis.ron", "UnforcedPrepared", 2, "atomicity"),
     ("2pc-nemesis.ron", "DecisionBeforeForce", 1, "atomicity"),
     ("2pc-nemesis.ron", "AbortAfterYes", 0, "atomicity"),
+    (
+        "hashing-migration-crash.ron",
+        "AckBeforeSync",
+        2,
+        "no_lost_write",
+    ),
+    (
+        "hashing-migration-crash.ron",
+        "ChangeBeforeSettled",
+        0,
+        "no_lost_write",
+    ),
 ];
 
 /// The scenario with `bugs: [bug]` added to its protocol section.
 fn with_bug(file: &str, bug: &str) -> String {
     let text = std::fs::read_to_string(format!("{}/scenarios/{file}", env!("CARGO_MANIFEST_DIR")))
         .unwrap();
-    let at = text
-        .find("(variant: ")
-        .expect("a protocol section with a variant")
-        + 1;
-    let comma = at + text[at..].find(',').unwrap() + 1;
-    format!("{} bugs: [{bug}],{}", &text[..comma], &text[comma..])
+    if let Some(at) = text.find("(variant: ") {
+        let comma = at + text[at..].find(',').unwrap() + 1;
+        return format!("{} bugs: [{bug}],{}", &text[..comma], &text[comma..]);
+    }
+    let at = text.find("Kv(").expect("a protocol section") + 3;
+    format!("{}bugs: [{bug}], {}", &text[..at], &text[at..])
 }
 
 #[test]

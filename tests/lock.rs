@@ -217,3 +217,40 @@ fn a_late_duplicate_grant_does_not_end_the_holding_it_belongs_to() {
     let (code, v) = run(&path.to_string_lossy(), &[]);
     assert_eq!(code, 0, "{}", v["violations"]);
 }
+
+/// Regression: a lock server granted anew an *older* request of its current holder that
+/// arrived late (messages overtake each other on a jittery network), replacing the grant
+/// the client had counted on with one the client gave back at once; the server then freed
+/// the lock under a client that still held it (found at seed 1601 of a slow Redlock
+/// scenario meant to pass). A late older request is now answered `Busy`.
+#[test]
+fn a_late_older_request_of_the_holder_does_not_replace_its_grant() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lock-late-request");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("reorder.ron");
+    std::fs::write(
+        &path,
+        r#"(
+            name: "redlock-reordered-requests",
+            seed: 1601,
+            limits: (time: "20s"),
+            network: (latency: Uniform(min: "1ms", max: "200ms")),
+            protocol: Lock(variant: Quorum, servers: 5, clients: 3, ttl: "3s", persist: true,
+                           work_time: "10ms", writes_per_hold: 30, think_time: "5ms",
+                           request_timeout: "500ms", drift_allowance: 0.25),
+            expect: Holds,
+        )"#,
+    )
+    .unwrap();
+    let path = path.to_string_lossy();
+    let (code, v) = run(&path, &[]);
+    assert_eq!(code, 0, "{}", v["violations"]);
+    let out = common::dsim(&["sweep", &path, "--seeds", "1500..1700", "--json"]);
+    let sweep: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        sweep["failures"],
+        serde_json::json!([]),
+        "{}",
+        sweep["failures"]
+    );
+}

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use super::{Change, Ctx, KvMessage, KvObservation, KvRecord, Shared};
+use super::{Change, Ctx, KvBug, KvMessage, KvObservation, KvRecord, Shared};
 use sim_core::NodeId;
 
 /// The directory's record on disk.
@@ -108,7 +108,8 @@ impl Directory {
 
     /// Starts the next due change, if the last one has settled.
     fn start_next(&mut self, ctx: Ctx) {
-        if !self.settled || self.applied >= self.due {
+        let wait = !self.settled && !self.shared.options.bug(KvBug::ChangeBeforeSettled);
+        if wait || self.applied >= self.due {
             return;
         }
         let change = self.shared.options.changes[self.applied as usize]

@@ -105,6 +105,28 @@ pub struct KvOptions {
     /// Width of the intervals of the load-over-time metric.
     pub load_interval: Duration,
     pub changes: Vec<TimedChange>,
+    /// Mistakes the literature warns about, planted on purpose (none by default).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bugs: Vec<KvBug>,
+}
+
+/// A named mistake to plant in the key-value cluster, to watch a scenario meant to pass
+/// catch it: `Kv(..., bugs: [AckBeforeSync])`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub enum KvBug {
+    /// A node receiving migrated keys acknowledges the batch before syncing it: a crash
+    /// right after loses keys their old owner has already deleted.
+    AckBeforeSync,
+    /// The directory starts the next membership change before the last one has settled.
+    ChangeBeforeSettled,
+}
+
+impl KvOptions {
+    /// Whether bug switch `bug` is on.
+    pub fn bug(&self, bug: KvBug) -> bool {
+        self.bugs.contains(&bug)
+    }
 }
 
 #[derive(Deserialize)]
@@ -144,6 +166,8 @@ struct KvSpec {
     load_interval: Duration,
     #[serde(default)]
     changes: Vec<TimedChange>,
+    #[serde(default)]
+    bugs: Vec<KvBug>,
 }
 
 fn default_clients() -> u32 {
@@ -269,6 +293,7 @@ impl TryFrom<KvSpec> for KvOptions {
             transfer_batch: s.transfer_batch,
             load_interval: s.load_interval,
             changes,
+            bugs: s.bugs,
         })
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
-use super::{value_key, Ctx, KvMessage, KvObservation, KvRecord, Shared, KEY_PREFIX};
+use super::{value_key, Ctx, KvBug, KvMessage, KvObservation, KvRecord, Shared, KEY_PREFIX};
 use sim_core::NodeId;
 
 const EPOCH_RECORD: &str = "epoch";
@@ -267,7 +267,9 @@ impl StorageNode {
                             .put(value_key(key), KvRecord::Value { version, value });
                     }
                 }
-                ctx.storage().sync();
+                if !self.shared.options.bug(KvBug::AckBeforeSync) {
+                    ctx.storage().sync();
+                }
                 ctx.send(from, KvMessage::TransferAck { epoch, keys });
             }
             KvMessage::TransferAck { epoch, keys } if epoch == self.epoch => {
