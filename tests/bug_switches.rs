@@ -34,6 +34,12 @@ const SWITCHES: &[(&str, &str, u64, &str)] = &[
     ("2pc-nemesis.ron", "DecisionBeforeForce", 1, "atomicity"),
     ("2pc-nemesis.ron", "AbortAfterYes", 0, "atomicity"),
     (
+        "2pc-cooperative-peers.ron",
+        "UncertainPeerMeansAbort",
+        10,
+        "atomicity",
+    ),
+    (
         "hashing-migration-crash.ron",
         "AckBeforeSync",
         2,

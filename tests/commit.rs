@@ -219,3 +219,33 @@ fn a_commit_learned_from_a_peer_and_not_yet_acknowledged_is_kept_not_blamed() {
     let (code, v) = run("scenarios/2pc-3pc-crash.ron", &["--seed", "6781"]);
     assert_eq!(code, 0, "{}", v["violations"]);
 }
+
+/// Cooperative termination's hard case is exercised: uncertain participants ask each other
+/// and hear "uncertain too", and they wait for the coordinator instead of deciding.
+#[test]
+fn uncertain_participants_ask_each_other_and_wait() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cooperative-peers");
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("trace.jsonl");
+    let (code, v) = run(
+        "scenarios/2pc-cooperative-peers.ron",
+        &["--trace", trace.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{}", v["violations"]);
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let peer_uncertain = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| {
+            e["kind"] == "deliver"
+                && e["from"].as_str().is_some_and(|f| f.starts_with('p'))
+                && e["msg"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("PeerState") && m.contains("outcome: None"))
+        })
+        .count();
+    assert!(
+        peer_uncertain >= 10,
+        "only {peer_uncertain} uncertain answers"
+    );
+}

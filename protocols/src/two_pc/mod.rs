@@ -201,6 +201,9 @@ pub enum CommitBug {
     /// A participant that voted yes gives up waiting for the decision and aborts on its
     /// own, though the coordinator may have committed.
     AbortAfterYes,
+    /// Cooperative termination: a participant takes a peer's "uncertain too" for an
+    /// abort, though both voted yes and the coordinator may have committed.
+    UncertainPeerMeansAbort,
 }
 
 impl CommitOptions {

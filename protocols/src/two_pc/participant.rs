@@ -405,6 +405,10 @@ impl Participant {
                     if self.shared.options.variant != Variant::TwoPc {
                         self.conclude(ctx, tx, commit);
                     }
+                } else if self.shared.options.variant == Variant::Cooperative
+                    && self.shared.options.bug(CommitBug::UncertainPeerMeansAbort)
+                {
+                    self.conclude(ctx, tx, false);
                 }
             }
             CommitMessage::Execute {
