@@ -105,10 +105,7 @@ fn costs_per_transaction_grow_from_naive_to_two_to_three_phases() {
 /// tries the 10,000.
 #[test]
 fn two_phase_commit_holds_for_every_seed_under_the_nemesis() {
-    let seeds: u64 = std::env::var("DSIM_COMMIT_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
+    let seeds: u64 = common::count_from_env("DSIM_COMMIT_SEEDS", 20);
     for seed in 0..seeds {
         let (code, v) = run("scenarios/2pc-nemesis.ron", &["--seed", &seed.to_string()]);
         assert_eq!(code, 0, "seed {seed}: {}", v["violations"]);

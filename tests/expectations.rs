@@ -21,10 +21,7 @@ fn bundled() -> Vec<String> {
 
 #[test]
 fn every_bundled_scenario_declares_what_it_shows_and_its_seeds_agree() {
-    let seeds: u64 = std::env::var("DSIM_EXPECT_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(200);
+    let seeds: u64 = common::count_from_env("DSIM_EXPECT_SEEDS", 200);
     let range = format!("0..{seeds}");
     let mut contradicted = Vec::new();
     for file in bundled() {

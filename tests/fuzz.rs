@@ -5,6 +5,8 @@
 //! every run ends. The mutations come from a fixed seed, so a failure reproduces; set
 //! `DSIM_FUZZ_CASES` for a longer session (3,000 by default).
 
+mod common;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use sim_core::random::{Random, Stream};
@@ -125,10 +127,7 @@ fn mutate(text: &str, rng: &mut Random) -> String {
 
 #[test]
 fn mutated_scenarios_never_panic_are_refused_with_a_position_or_run_to_an_end() {
-    let cases: u64 = std::env::var("DSIM_FUZZ_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3000);
+    let cases: u64 = common::count_from_env("DSIM_FUZZ_CASES", 3000);
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
     let mut corpus: Vec<(String, String)> = std::fs::read_dir(dir)
         .unwrap()

@@ -80,10 +80,7 @@ fn bounded_loads_spreads_hot_keys_that_the_ring_piles_on_one_node() {
 /// suite tries 12 seeds; `DSIM_KV_SEEDS=1000 cargo test --release --test kv` tries more.
 #[test]
 fn no_seed_loses_a_write_or_leaves_two_owners_under_the_nemesis() {
-    let seeds: u64 = std::env::var("DSIM_KV_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(12);
+    let seeds: u64 = common::count_from_env("DSIM_KV_SEEDS", 12);
     let mut faults = 0;
     for seed in 0..seeds {
         let (code, v) = run(

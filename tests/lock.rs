@@ -117,10 +117,7 @@ fn optimistic_versioning_loses_no_update() {
 /// `DSIM_LOCK_SEEDS=10000 cargo test --release --test lock` tries the 10,000.
 #[test]
 fn fencing_holds_for_every_seed_under_the_nemesis() {
-    let seeds: u64 = std::env::var("DSIM_LOCK_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
+    let seeds: u64 = common::count_from_env("DSIM_LOCK_SEEDS", 20);
     let mut stale = 0;
     for seed in 0..seeds {
         let (code, v) = run("scenarios/lock-fencing.ron", &["--seed", &seed.to_string()]);

@@ -48,3 +48,13 @@ pub fn refuses_variants(file: &str, cases: &[(&str, &str, &str, &str)]) {
         assert!(err.contains(".ron:"), "{name}: no position in {err}");
     }
 }
+
+/// A count from the environment variable `name` (how many seeds or cases a test sweeps),
+/// or `default`: the long sweeps are opt-in.
+#[allow(dead_code)] // not every test file sweeps
+pub fn count_from_env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}

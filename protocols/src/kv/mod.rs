@@ -509,10 +509,6 @@ impl ProtocolOptions for KvOptions {
         Kv::node_names_of(self)
     }
 
-    fn invariant_names(&self) -> &'static [&'static str] {
-        INVARIANTS
-    }
-
     fn smaller(&self) -> Vec<Vec<(String, Self)>> {
         vec![
             knob(self, "clients", self.clients, 1, |o, v| o.clients = v),

@@ -440,10 +440,6 @@ impl ProtocolOptions for LockOptions {
         Lock::node_names_of(self)
     }
 
-    fn invariant_names(&self) -> &'static [&'static str] {
-        INVARIANTS
-    }
-
     fn smaller(&self) -> Vec<Vec<(String, Self)>> {
         let min_servers = if self.variant == Variant::Quorum {
             3

@@ -422,10 +422,6 @@ impl ProtocolOptions for CommitOptions {
         Commit::node_names_of(self)
     }
 
-    fn invariant_names(&self) -> &'static [&'static str] {
-        INVARIANTS
-    }
-
     /// Fewer participants than a transaction spans is refused: shrinking participants
     /// shrinks transactions with them.
     fn smaller(&self) -> Vec<Vec<(String, Self)>> {
