@@ -20,6 +20,7 @@
 //! | [`fingerprint`] | the run fingerprint: a fixed hash of the event sequence |
 //! | [`trace`] | the JSON Lines trace |
 //! | [`checker`] | invariants and metrics: what watches a run |
+//! | [`linearizability`] | the linearizability checker and its sequential models |
 //! | [`protocol`] | what runs on the nodes: the [`Protocol`] trait |
 //! | [`scenario`] | RON scenario files, read and written; a protocol's section of them ([`ProtocolOptions`]), and the [`Registry`] of protocols the parser dispatches on |
 //! | [`shrink`] | the shrinker: the smallest scenario that still fails the same way |
@@ -73,6 +74,7 @@ pub mod checker;
 pub mod event_queue;
 pub mod faults;
 pub mod fingerprint;
+pub mod linearizability;
 pub mod nemesis;
 pub mod network;
 pub mod node;

@@ -1,0 +1,122 @@
+//! Linearizability: could the operations of a history have taken effect one at a time, each
+//! somewhere between its call and its return, in an order a sequential model accepts?
+//! (Herlihy and Wing, 1990.)
+//!
+//! The search is Wing and Gong's, with Lowe's memoization of (operations linearized, model
+//! state) over bitsets ("Testing for linearizability", 2017), in [`search`]. A model that
+//! splits a history into independent parts (a key-value store, by key) has each part
+//! checked alone (P-compositionality, Horn and Kroening 2015). An indeterminate operation
+//! (a timeout: it may or may not have taken effect) is given a return at the end of time
+//! with an unknown output, so it may be placed anywhere after its call, or last, where it
+//! changes nothing anyone saw.
+//!
+//! The problem is NP-complete, so the search runs on a budget of steps (deterministic, so
+//! a verdict reproduces exactly) and answers [`Verdict::Unknown`] when it runs out, never a
+//! guess. Models for a register, a compare-and-set register and a key-value store are in
+//! [`models`]; a protocol brings its own by implementing [`Model`].
+
+pub mod models;
+pub mod search;
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// One client operation of a history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Operation<I, O> {
+    /// Who called it; one operation at a time per process.
+    pub process: u64,
+    pub input: I,
+    /// When it was called.
+    pub call_ns: u64,
+    /// When it returned, and what: `None` for an indeterminate operation, which may have
+    /// taken effect at any time after its call, or not at all.
+    pub ret: Option<(u64, O)>,
+}
+
+/// A sequential specification.
+pub trait Model {
+    type State: Clone + Eq + Hash + Debug;
+    type Input: Clone + Debug;
+    type Output: Clone + Debug;
+
+    /// The state before any operation.
+    fn init(&self) -> Self::State;
+
+    /// The state after `input`, if it could have returned `output` from `state`; `None` if
+    /// it could not. `output` is `None` for an indeterminate operation: any output goes.
+    fn step(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+    ) -> Option<Self::State>;
+
+    /// Independent parts of the history, by operation index, each checked alone; one part
+    /// (the whole history) by default.
+    fn partition(&self, ops: &[Operation<Self::Input, Self::Output>]) -> Vec<Vec<usize>> {
+        vec![(0..ops.len()).collect()]
+    }
+
+    /// A name for a part, for reports ("key 7").
+    fn part_name(&self, ops: &[Operation<Self::Input, Self::Output>], part: &[usize]) -> String {
+        let _ = (ops, part);
+        "the history".to_string()
+    }
+}
+
+/// What the checker concluded.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    /// Some order explains every result.
+    Linearizable,
+    /// No order does; why, for one part that fails.
+    NotLinearizable(Failure),
+    /// The budget ran out before the search ended: no verdict.
+    Unknown,
+}
+
+/// Why a part of a history is not linearizable, by operation index into the history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    /// The part that fails ("key 7").
+    pub part: String,
+    /// The longest order found that explains a prefix, in order.
+    pub longest: Vec<usize>,
+    /// The operation that could not be placed after it.
+    pub culprit: usize,
+    /// Operations concurrent with the culprit (their intervals overlap its).
+    pub concurrent: Vec<usize>,
+}
+
+/// Checks `ops` against `model`, part by part, with at most `steps` search steps per part.
+pub fn check<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], steps: u64) -> Verdict {
+    let mut unknown = false;
+    for part in model.partition(ops) {
+        match search::check_part(model, ops, &part, steps) {
+            search::Outcome::Linearizable => {}
+            search::Outcome::Unknown => unknown = true,
+            search::Outcome::Stuck { longest, culprit } => {
+                let end = |i: usize| ops[i].ret.as_ref().map_or(u64::MAX, |r| r.0);
+                let c = &ops[culprit];
+                let concurrent = part
+                    .iter()
+                    .copied()
+                    .filter(|&i| i != culprit)
+                    .filter(|&i| ops[i].call_ns <= end(culprit) && c.call_ns <= end(i))
+                    .collect();
+                return Verdict::NotLinearizable(Failure {
+                    part: model.part_name(ops, &part),
+                    longest,
+                    culprit,
+                    concurrent,
+                });
+            }
+        }
+    }
+    if unknown {
+        Verdict::Unknown
+    } else {
+        Verdict::Linearizable
+    }
+}
