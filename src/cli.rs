@@ -132,6 +132,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check a Jepsen history (EDN maps, or Jepsen log lines) for linearizability against
+    /// a model. Exit 0 linearizable, 1 not, 2 bad input, 3 unknown (the search ran out of
+    /// budget: no verdict).
+    Lincheck {
+        /// The history file.
+        history: String,
+        /// The sequential model.
+        #[arg(long, value_enum)]
+        model: crate::lincheck::ModelName,
+        /// Give up after this long (a duration, e.g. 30s), with the verdict "unknown".
+        #[arg(long, value_name = "TIME")]
+        timeout: Option<String>,
+        /// Give up after this many search steps per part.
+        #[arg(long, value_name = "N", default_value_t = 100_000_000)]
+        steps: u64,
+        /// Print the verdict as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check scenario files without running them.
     Check {
         /// The scenario files (RON).
@@ -402,6 +421,13 @@ fn execute(registry: &Registry, cli: Args) -> ExitCode {
             json,
         } => shrink_command(registry, &scenario, seed, &output, max_runs, json),
         Command::Check { scenarios } => check(registry, &scenarios),
+        Command::Lincheck {
+            history,
+            model,
+            timeout,
+            steps,
+            json,
+        } => lincheck(&history, model, timeout.as_deref(), steps, json),
     }
 }
 
@@ -463,6 +489,41 @@ fn shrink_command(
         emit(&shrink::to_text(&report));
     }
     ExitCode::SUCCESS
+}
+
+fn lincheck(
+    path: &str,
+    model: crate::lincheck::ModelName,
+    timeout: Option<&str>,
+    steps: u64,
+    json: bool,
+) -> ExitCode {
+    let text = match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) => return fail_input(format!("cannot read {path}: {e}")),
+    };
+    let timeout_ns = match timeout.map(sim_core::time::parse_duration_ns).transpose() {
+        Ok(t) => t,
+        Err(e) => return fail_input(e),
+    };
+    let started = Instant::now();
+    let out_of_time =
+        || timeout_ns.is_some_and(|t| started.elapsed().as_nanos() > t.max(0) as u128);
+    let budget = sim_core::linearizability::Budget {
+        steps,
+        stop: Some(&out_of_time),
+    };
+    let report = match crate::lincheck::check_text(&text, model, &budget) {
+        Ok(r) => r,
+        Err(e) => return fail_input(format!("{path}: {e}")),
+    };
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+    if json {
+        emit(&format!("{}\n", report.to_json(elapsed_ms)));
+    } else {
+        emit(&report.to_text());
+    }
+    ExitCode::from(report.exit_code())
 }
 
 fn jobs_at_least_one(s: &str) -> Result<usize, String> {

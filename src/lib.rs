@@ -36,6 +36,7 @@
 
 pub mod cli;
 pub mod diagram;
+pub mod lincheck;
 pub mod shrink;
 pub mod summary;
 pub mod sweep;

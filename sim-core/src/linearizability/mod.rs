@@ -89,11 +89,46 @@ pub struct Failure {
     pub concurrent: Vec<usize>,
 }
 
+/// How long a search may go on: a number of steps (deterministic, for verdicts inside a
+/// run) and, for tools outside the simulation, a question asked now and then ("is the
+/// time up?").
+pub struct Budget<'a> {
+    pub steps: u64,
+    pub stop: Option<&'a dyn Fn() -> bool>,
+}
+
+impl Budget<'_> {
+    /// At most `steps` search steps per part.
+    pub fn steps(steps: u64) -> Budget<'static> {
+        Budget { steps, stop: None }
+    }
+}
+
 /// Checks `ops` against `model`, part by part, with at most `steps` search steps per part.
 pub fn check<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], steps: u64) -> Verdict {
+    check_within(model, ops, &Budget::steps(steps)).0
+}
+
+/// [`check`] with a [`Budget`]; also says how many parts there were.
+pub fn check_within<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    budget: &Budget,
+) -> (Verdict, usize) {
+    let parts = model.partition(ops);
+    let count = parts.len();
+    (check_parts(model, ops, parts, budget), count)
+}
+
+fn check_parts<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    parts: Vec<Vec<usize>>,
+    budget: &Budget,
+) -> Verdict {
     let mut unknown = false;
-    for part in model.partition(ops) {
-        match search::check_part(model, ops, &part, steps) {
+    for part in parts {
+        match search::check_part(model, ops, &part, budget) {
             search::Outcome::Linearizable => {}
             search::Outcome::Unknown => unknown = true,
             search::Outcome::Stuck { longest, culprit } => {

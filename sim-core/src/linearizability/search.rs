@@ -11,7 +11,7 @@
 
 use std::collections::HashSet;
 
-use super::{Model, Operation};
+use super::{Budget, Model, Operation};
 
 /// What the search found for one part.
 #[derive(Debug, PartialEq)]
@@ -58,7 +58,7 @@ pub fn check_part<M: Model>(
     model: &M,
     ops: &[Operation<M::Input, M::Output>],
     part: &[usize],
-    steps_max: u64,
+    budget: &Budget,
 ) -> Outcome {
     let n = part.len();
     if n == 0 {
@@ -135,7 +135,7 @@ pub fn check_part<M: Model>(
     let mut entry = list[head].next;
     while list[head].next != NONE {
         steps += 1;
-        if steps > steps_max {
+        if steps > budget.steps || (steps % 4096 == 0 && budget.stop.is_some_and(|stop| stop())) {
             return Outcome::Unknown;
         }
         let e = &list[entry];

@@ -1,0 +1,120 @@
+//! `dsim lincheck`: Jepsen histories (EDN maps and old log lines) checked against the
+//! register, cas-register and kv models, with known verdicts.
+
+mod common;
+
+use common::{dsim, stderr};
+
+fn check(name: &str, text: &str, args: &[&str]) -> (i32, String, String) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("lincheck");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    let path = path.to_string_lossy();
+    let mut all = vec!["lincheck", path.as_ref()];
+    all.extend_from_slice(args);
+    let out = dsim(&all);
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr(&out),
+    )
+}
+
+#[test]
+fn edn_histories_get_the_verdicts_they_have_by_construction() {
+    let ok = "{:process 0, :type :invoke, :f :write, :value 1}\n\
+              {:process 1, :type :invoke, :f :read, :value nil}\n\
+              {:process 0, :type :ok, :f :write, :value 1}\n\
+              {:process 1, :type :ok, :f :read, :value 1}\n\
+              {:process 2, :type :invoke, :f :cas, :value [1 2]}\n\
+              {:process 2, :type :ok, :f :cas, :value [1 2]}\n\
+              {:process 3, :type :invoke, :f :cas, :value [1 5]}\n\
+              {:process 3, :type :fail, :f :cas, :value [1 5]}\n\
+              {:process 0, :type :invoke, :f :read, :value nil, :time 12345, :index 9}\n\
+              {:process 0, :type :ok, :f :read, :value 2}\n";
+    let (code, out, err) = check("ok.edn", ok, &["--model", "cas-register"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("linearizable: 4 operations"), "{out}");
+    // A read after a completed write of 2, and an indeterminate write of 3 it may see, sees 1.
+    let stale = "{:process 0, :type :invoke, :f :write, :value 1}\n\
+                 {:process 0, :type :ok, :f :write, :value 1}\n\
+                 {:process 1, :type :invoke, :f :write, :value 2}\n\
+                 {:process 1, :type :ok, :f :write, :value 2}\n\
+                 {:process 2, :type :invoke, :f :write, :value 3}\n\
+                 {:process 2, :type :info, :f :write, :value 3}\n\
+                 {:process 0, :type :invoke, :f :read, :value nil}\n\
+                 {:process 0, :type :ok, :f :read, :value 1}\n";
+    let (code, out, _) = check("stale.edn", stale, &["--model", "register"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("cannot be followed by\n    line 7: process 0 :read nil → 1"),
+        "{out}"
+    );
+    let (code, json, _) = check("stale.edn", stale, &["--model", "register", "--json"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["verdict"], "not_linearizable");
+    assert_eq!(v["failure"]["culprit_line"], 7);
+}
+
+#[test]
+fn kv_histories_are_checked_key_by_key_and_log_lines_are_read() {
+    let kv = "{:process 9, :type :invoke, :f :append, :key \"0\", :value \"x 9 0 y\"}\n\
+              {:process 9, :type :ok, :f :append, :key \"0\", :value \"x 9 0 y\"}\n\
+              {:process 1, :type :invoke, :f :get, :key \"1\", :value nil}\n\
+              {:process 1, :type :ok, :f :get, :key \"1\", :value nil}\n\
+              {:process 2, :type :invoke, :f :get, :key \"0\", :value nil}\n\
+              {:process 2, :type :ok, :f :get, :key \"0\", :value \"x 9 0 y\"}\n";
+    let (code, out, _) = check("kv.edn", kv, &["--model", "kv"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("in 2 part(s)"), "{out}");
+    // The get of key "0" after the append completed sees nothing: the append was lost.
+    let lost = kv.replace(
+        "{:process 2, :type :ok, :f :get, :key \"0\", :value \"x 9 0 y\"}",
+        "{:process 2, :type :ok, :f :get, :key \"0\", :value nil}",
+    );
+    assert_ne!(lost, kv);
+    let (code, out, _) = check("kv-lost.edn", &lost, &["--model", "kv"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("NOT linearizable (key \"0\")"), "{out}");
+    let log = "INFO  jepsen.util - 0\t:invoke\t:read\tnil\n\
+               INFO  jepsen.util - 0\t:ok\t:read\tnil\n\
+               INFO  jepsen.util - 1   :invoke  :write  3\n\
+               INFO  jepsen.util - 1   :info    :write  :timed-out\n\
+               INFO  jepsen.util - 0\t:invoke\t:read\tnil\n\
+               INFO  jepsen.util - 0\t:ok\t:read\t3\n";
+    let (code, out, err) = check("log.txt", log, &["--model", "register"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn bad_histories_exit_2_naming_the_line_and_a_search_out_of_budget_says_unknown() {
+    let cases = [
+        ("{:process 0, :type :ok, :f :read, :value 1}\n", "line 1: process 0 completes an operation it never invoked"),
+        (
+            "{:process 0, :type :invoke, :f :read, :value nil}\n{:process 0, :type :invoke, :f :read, :value nil}\n",
+            "line 2: process 0 invokes again",
+        ),
+        ("{:process 0, :type :invoke, :f :read\n", "line 1: "),
+        ("{:process 0, :type :begin, :f :read, :value nil}\n", "line 1: :type :begin"),
+        ("not edn at all\n", "line 1: "),
+    ];
+    for (i, (text, expect)) in cases.iter().enumerate() {
+        let (code, out, err) = check(&format!("bad-{i}.edn"), text, &["--model", "register"]);
+        assert_eq!(code, 2, "{text}: {out}{err}");
+        assert!(err.contains(expect), "{text}: {err}");
+        assert!(!err.contains("panicked"));
+    }
+    let stale = "{:process 0, :type :invoke, :f :write, :value 1}\n\
+                 {:process 0, :type :ok, :f :write, :value 1}\n\
+                 {:process 0, :type :invoke, :f :read, :value nil}\n\
+                 {:process 0, :type :ok, :f :read, :value 5}\n";
+    let (code, out, _) = check(
+        "budget.edn",
+        stale,
+        &["--model", "register", "--steps", "1"],
+    );
+    assert_eq!(code, 3, "{out}");
+    assert!(out.starts_with("unknown: "), "{out}");
+}
