@@ -178,3 +178,34 @@ fn mutated_scenarios_never_panic_are_refused_with_a_position_or_run_to_an_end() 
     assert!(refused > cases / 4, "refused {refused} of {cases}");
     assert!(ran > cases / 20, "ran {ran} of {cases}");
 }
+
+/// The history reader of `dsim lincheck` takes any bytes without panicking: each mutated
+/// history is refused with a line, or checked to a verdict.
+#[test]
+fn mutated_histories_never_panic_the_linearizability_checker() {
+    use dsim::lincheck::{check_text, ModelName};
+    use sim_core::linearizability::Budget;
+    let base = "{:process 0, :type :invoke, :f :write, :value 1}\n\
+                {:process 1, :type :invoke, :f :cas, :value [1 2]}\n\
+                {:process 0, :type :ok, :f :write, :value 1}\n\
+                {:process 1, :type :info, :f :cas, :value [1 2]}\n\
+                {:process 2, :type :invoke, :f :read, :value nil, :key \"k\"}\n\
+                {:process 2, :type :ok, :f :read, :value 2, :key \"k\"}\n\
+                INFO  jepsen.util - 3\t:invoke\t:read\tnil\n\
+                INFO  jepsen.util - 3\t:fail\t:read\t:timed-out\n";
+    let cases = common::count_from_env("DSIM_FUZZ_CASES", 3000);
+    let mut rng = Random::new(7, Stream::Workload);
+    for case in 0..cases {
+        let text = mutate(base, &mut rng);
+        for model in [ModelName::Register, ModelName::CasRegister, ModelName::Kv] {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                check_text(&text, model, &Budget::steps(100_000))
+            }));
+            match result {
+                Err(_) => panic!("case {case}, {model:?}: the checker panicked on\n{text}"),
+                Ok(Err(e)) => assert!(e.line >= 1, "case {case}: no line in {e}"),
+                Ok(Ok(_)) => {}
+            }
+        }
+    }
+}
