@@ -50,6 +50,10 @@ enum Command {
         /// Write summary.json and the run's charts (SVG and PNG) into DIR.
         #[arg(long, value_name = "DIR")]
         out: Option<String>,
+        /// Write the clients' operations to FILE as a Jepsen EDN history (what
+        /// `dsim lincheck` reads).
+        #[arg(long, value_name = "FILE")]
+        history: Option<String>,
     },
     /// Compare the placement schemes without a simulation: keys and requests per node,
     /// imbalance, and keys moved when a node joins and when one leaves.
@@ -299,6 +303,7 @@ fn execute(registry: &Registry, cli: Args) -> ExitCode {
             json,
             max_events,
             out,
+            history,
         } => run(
             registry,
             &scenario,
@@ -307,6 +312,7 @@ fn execute(registry: &Registry, cli: Args) -> ExitCode {
             json,
             max_events,
             out.as_deref(),
+            history.as_deref(),
         ),
         Command::Balance(args) => balance(args),
         Command::Compare {
@@ -552,6 +558,7 @@ fn fail_input(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
+#[allow(clippy::too_many_arguments)] // one per option of `dsim run`
 fn run(
     registry: &Registry,
     path: &str,
@@ -560,6 +567,7 @@ fn run(
     json: bool,
     max_events: Option<u64>,
     out: Option<&str>,
+    history: Option<&str>,
 ) -> ExitCode {
     let mut loaded = match registry.load(path) {
         Ok(s) => s,
@@ -594,6 +602,14 @@ fn run(
     }
     if let Some(dir) = out {
         if let Err(e) = write_run_files(&report, &loaded, &outcome, Path::new(dir)) {
+            return fail_input(e);
+        }
+    }
+    if let Some(file) = history {
+        let edn = sim_core::linearizability::history::to_edn(&outcome.history);
+        let written = reports::files::check_writable(Path::new(file))
+            .and_then(|_| reports::files::write_whole(Path::new(file), edn.as_bytes()));
+        if let Err(e) = written {
             return fail_input(e);
         }
     }

@@ -16,32 +16,7 @@ use sim_core::linearizability::models::{
 };
 use sim_core::linearizability::{check_within, Budget, Failure, Model, Operation, Verdict};
 
-/// An EDN value, as much of EDN as histories use.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Value {
-    Nil,
-    Bool(bool),
-    Int(i64),
-    Str(String),
-    Keyword(String),
-    Vector(Vec<Value>),
-}
-
-impl fmt::Display for Value {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::Nil => write!(f, "nil"),
-            Value::Bool(b) => write!(f, "{b}"),
-            Value::Int(i) => write!(f, "{i}"),
-            Value::Str(s) => write!(f, "{s:?}"),
-            Value::Keyword(k) => write!(f, ":{k}"),
-            Value::Vector(v) => {
-                let items: Vec<String> = v.iter().map(Value::to_string).collect();
-                write!(f, "[{}]", items.join(" "))
-            }
-        }
-    }
-}
+pub use sim_core::linearizability::history::{Kind, Value};
 
 /// One line of a history: who, what kind of event, which function, which value and key.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,14 +27,6 @@ pub struct Event {
     pub f: String,
     pub value: Value,
     pub key: Option<Value>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Invoke,
-    Ok,
-    Fail,
-    Info,
 }
 
 /// A problem with the input, at its line.

@@ -61,6 +61,7 @@ pub struct Effects<N: Node> {
     pub(crate) timers: Vec<(TimerId, u64, N::Timer)>,
     pub(crate) cancels: Vec<TimerId>,
     pub(crate) observations: Vec<N::Observation>,
+    pub(crate) history: Vec<crate::linearizability::history::Event>,
     pub(crate) next_timer: u64,
 }
 
@@ -71,6 +72,7 @@ impl<N: Node> Default for Effects<N> {
             timers: Vec::new(),
             cancels: Vec::new(),
             observations: Vec::new(),
+            history: Vec::new(),
             next_timer: 0,
         }
     }
@@ -138,6 +140,13 @@ impl<N: Node> Context<'_, N> {
     /// Reports something the checkers and metrics should know about.
     pub fn observe(&mut self, observation: N::Observation) {
         self.effects.observations.push(observation);
+    }
+
+    /// Records a client operation's invocation or completion in the run's history, at the
+    /// current virtual time: what `dsim run --history FILE` writes and linearizability is
+    /// judged on.
+    pub fn record(&mut self, event: crate::linearizability::history::Event) {
+        self.effects.history.push(event);
     }
 
     /// Picks a uniformly random node other than this one.

@@ -19,6 +19,7 @@ use crate::checker::{Checker, ClusterView, Lifecycle, Metrics, Violation};
 use crate::event_queue::EventQueue;
 use crate::faults::{AppliedFault, Fault, FaultOrigin, TimedFault};
 use crate::fingerprint::Fingerprint;
+use crate::linearizability::history::Record;
 use crate::nemesis::{ClusterState, Nemesis, NemesisOptions, StrikeKind};
 use crate::network::{DropReason, LinkOptions, MessageStats, PacketSimulator, Route};
 use crate::node::{Context, Effects, Node, TimerId};
@@ -112,6 +113,8 @@ pub struct RunOutcome {
     pub invariants: Vec<&'static str>,
     pub violation: Option<Violation>,
     pub fingerprint: u64,
+    /// The clients' operations, in the order recorded (empty if no node records any).
+    pub history: Vec<Record>,
     pub metrics: std::collections::BTreeMap<String, serde_json::Value>,
     /// The concrete fault schedule: scripted and nemesis faults, in the order applied.
     pub faults: Vec<AppliedFault>,
@@ -251,6 +254,8 @@ pub struct Simulation<P: Protocol> {
     checkers: Vec<Box<dyn Checker<P::Node>>>,
     metrics: Box<dyn Metrics<P::Node>>,
     violation: Option<Violation>,
+    /// The clients' operations, as recorded through their contexts.
+    history: Vec<Record>,
     fingerprint: Fingerprint,
     trace: Option<TraceWriter>,
     started: bool,
@@ -328,6 +333,7 @@ impl<P: Protocol> Simulation<P> {
             checkers,
             metrics,
             violation: None,
+            history: Vec::new(),
             fingerprint: Fingerprint::default(),
             trace: None,
             started: false,
@@ -668,6 +674,14 @@ impl<P: Protocol> Simulation<P> {
         if !self.effects.observations.is_empty() {
             self.apply_observations(id);
         }
+        if !self.effects.history.is_empty() {
+            let now_ns = self.now_ns;
+            let recorded = self.effects.history.drain(..).map(|event| Record {
+                time_ns: now_ns,
+                event,
+            });
+            self.history.extend(recorded);
+        }
     }
 
     fn apply_timers(&mut self, id: NodeId) {
@@ -912,6 +926,7 @@ impl<P: Protocol> Simulation<P> {
             metrics,
             faults: self.applied,
             trace_error,
+            history: self.history,
         }
     }
 }

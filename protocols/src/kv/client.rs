@@ -3,6 +3,7 @@
 use std::rc::Rc;
 
 use super::{Ctx, KvMessage, KvObservation, Shared};
+use sim_core::linearizability::history::{Event, Kind, Value};
 use sim_core::node::TimerId;
 use sim_core::NodeId;
 
@@ -71,6 +72,13 @@ impl Client {
         // Values are unique per client and request, so a read shows whose write it saw.
         let put = write.then_some(((self.me as u64) << 48) | (req & 0xFFFF_FFFF_FFFF));
         ctx.observe(KvObservation::Issued { req, key, write });
+        ctx.record(Event {
+            process: self.process(req),
+            kind: Kind::Invoke,
+            f: if write { "write" } else { "read" },
+            key: Some(Value::Int(key.into())),
+            value: put.map_or(Value::Nil, value),
+        });
         self.current = Some(Op {
             req,
             key,
@@ -104,6 +112,23 @@ impl Client {
         ctx.observe(observation);
         self.current = None;
         self.wait(ctx, self.shared.options.think_time.0, THINK);
+    }
+
+    /// The history's process for request `req`: one per operation, so that an operation
+    /// a crash cut short (indeterminate) never blocks this client's next one.
+    fn process(&self, req: u64) -> u64 {
+        (u64::from(self.me) << 40) | (req & 0xFF_FFFF_FFFF)
+    }
+
+    /// Records how operation `req` of `key` completed: `Ok` with `result`.
+    fn record_ok(&self, ctx: Ctx, req: u64, key: u32, write: bool, result: Value) {
+        ctx.record(Event {
+            process: self.process(req),
+            kind: Kind::Ok,
+            f: if write { "write" } else { "read" },
+            key: Some(Value::Int(key.into())),
+            value: result,
+        });
     }
 
     fn is_current(&self, req: u64) -> bool {
@@ -146,6 +171,7 @@ impl Client {
             KvMessage::PutOk { req, version } if self.is_current(req) => {
                 let op = self.current.as_ref().expect("current");
                 let (key, value) = (op.key, op.put.unwrap_or_default());
+                self.record_ok(ctx, req, key, true, self::value(value));
                 self.finish(
                     ctx,
                     KvObservation::WriteAcked {
@@ -162,6 +188,7 @@ impl Client {
                 value,
             } if self.is_current(req) => {
                 let key = self.current.as_ref().expect("current").key;
+                self.record_ok(ctx, req, key, false, value.map_or(Value::Nil, self::value));
                 self.finish(
                     ctx,
                     KvObservation::ReadReturned {
@@ -192,4 +219,9 @@ impl Client {
             _ => {}
         }
     }
+}
+
+/// A value written or read, in the history (values are below 2^63).
+fn value(v: u64) -> Value {
+    Value::Int(v as i64)
 }

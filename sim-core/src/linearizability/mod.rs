@@ -15,6 +15,7 @@
 //! guess. Models for a register, a compare-and-set register and a key-value store are in
 //! [`models`]; a protocol brings its own by implementing [`Model`].
 
+pub mod history;
 pub mod models;
 pub mod search;
 
