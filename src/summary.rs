@@ -65,20 +65,21 @@ impl<'a> Summary<'a> {
         self.outcome.events as f64 / self.wall.as_secs_f64().max(1e-9)
     }
 
-    fn stop_text(&self) -> &'static str {
+    fn stop_text(&self) -> String {
         match self.outcome.stop {
-            StopReason::Quiescent => "no events left",
-            StopReason::TimeLimit => "time limit reached",
-            StopReason::EventLimit => "event limit reached",
-            StopReason::Violation => "stopped at a violation",
-            StopReason::PendingLimit => {
-                "stopped: more events pending than limits.pending allows; the workload grows \
-                 without bound (every message duplicated?)"
-            }
-            StopReason::Stalled => {
-                "stopped: virtual time no longer advances (10,000,000 events in a row at this \
-                 instant: zero latency? a zero-delay timer?)"
-            }
+            StopReason::Quiescent => "no events left".into(),
+            StopReason::TimeLimit => "time limit reached".into(),
+            StopReason::EventLimit => "event limit reached".into(),
+            StopReason::Violation => "stopped at a violation".into(),
+            StopReason::PendingLimit => "stopped: more events pending than limits.pending \
+                                         allows; the workload grows without bound (every \
+                                         message duplicated?)"
+                .into(),
+            StopReason::Stalled => format!(
+                "stopped: virtual time no longer advances ({} events in a row at this \
+                 instant: zero latency? a zero-delay timer?)",
+                group(sim_core::simulation::STALL_EVENTS_MAX)
+            ),
         }
     }
 
