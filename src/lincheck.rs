@@ -11,23 +11,11 @@
 
 use std::fmt;
 
-use sim_core::linearizability::models::{
-    Kv, KvInput, KvOutput, Register, RegisterInput, RegisterOutput,
-};
-use sim_core::linearizability::{check_within, Budget, Failure, Model, Operation, Verdict};
+use sim_core::linearizability::history::{describe, Event, Record};
+use sim_core::linearizability::models::{Kv, Register};
+use sim_core::linearizability::{check_within, operations, Budget, Failure, FromHistory, Verdict};
 
 pub use sim_core::linearizability::history::{Kind, Value};
-
-/// One line of a history: who, what kind of event, which function, which value and key.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Event {
-    pub line: usize,
-    pub process: i64,
-    pub kind: Kind,
-    pub f: String,
-    pub value: Value,
-    pub key: Option<Value>,
-}
 
 /// A problem with the input, at its line.
 #[derive(Debug, PartialEq)]
@@ -131,7 +119,7 @@ impl Reader<'_> {
 }
 
 /// Reads one line: an EDN map, or a Jepsen log line. `None` for a blank line.
-fn parse_line(text: &str, line: usize) -> Result<Option<Event>, BadInput> {
+fn parse_line(text: &str, line: usize) -> Result<Option<Record>, BadInput> {
     let bad = |message: String| BadInput { line, message };
     let trimmed = text.trim();
     if trimmed.is_empty() || trimmed.starts_with(';') {
@@ -178,7 +166,7 @@ fn parse_line(text: &str, line: usize) -> Result<Option<Event>, BadInput> {
     }
     let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let process = match get("process") {
-        Some(Value::Int(p)) => p,
+        Some(Value::Int(p)) if p >= 0 => p as u64,
         Some(Value::Keyword(k)) if k == "nemesis" => return Ok(None),
         Some(other) => return Err(bad(format!(":process must be a number, got {other}"))),
         None => return Err(bad("no :process".into())),
@@ -201,62 +189,26 @@ fn parse_line(text: &str, line: usize) -> Result<Option<Event>, BadInput> {
         Some(Value::Keyword(k)) => k,
         other => return Err(bad(format!(":f must be a keyword, got {other:?}"))),
     };
-    Ok(Some(Event {
-        line,
-        process,
-        kind,
-        f,
-        value: get("value").unwrap_or(Value::Nil),
-        key: get("key"),
+    // A history's time is its line order.
+    Ok(Some(Record {
+        time_ns: line as u64,
+        event: Event {
+            process,
+            kind,
+            f: f.into(),
+            value: get("value").unwrap_or(Value::Nil),
+            key: get("key"),
+        },
     }))
 }
 
-/// A history's operations, paired: (invocation, completion if any).
-pub fn read_history(text: &str) -> Result<Vec<(Event, Option<Event>)>, BadInput> {
-    let mut ops: Vec<(Event, Option<Event>)> = Vec::new();
-    let mut pending: std::collections::BTreeMap<i64, usize> = Default::default();
+/// A history's lines, in order (each record's time is its line number).
+pub fn read_history(text: &str) -> Result<Vec<Record>, BadInput> {
+    let mut records = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let Some(e) = parse_line(line, i + 1)? else {
-            continue;
-        };
-        match e.kind {
-            Kind::Invoke => {
-                if let Some(&open) = pending.get(&e.process) {
-                    return Err(BadInput {
-                        line: e.line,
-                        message: format!(
-                            "process {} invokes again while its operation of line {} has not completed",
-                            e.process, ops[open].0.line
-                        ),
-                    });
-                }
-                pending.insert(e.process, ops.len());
-                ops.push((e, None));
-            }
-            _ => {
-                let Some(open) = pending.remove(&e.process) else {
-                    return Err(BadInput {
-                        line: e.line,
-                        message: format!(
-                            "process {} completes an operation it never invoked",
-                            e.process
-                        ),
-                    });
-                };
-                if ops[open].0.f != e.f {
-                    return Err(BadInput {
-                        line: e.line,
-                        message: format!(
-                            "process {} completes :{} but invoked :{} (line {})",
-                            e.process, e.f, ops[open].0.f, ops[open].0.line
-                        ),
-                    });
-                }
-                ops[open].1 = Some(e);
-            }
-        }
+        records.extend(parse_line(line, i + 1)?);
     }
-    Ok(ops)
+    Ok(records)
 }
 
 /// The models `dsim lincheck --model` knows.
@@ -277,128 +229,34 @@ pub struct Report {
     pub descriptions: Vec<String>,
 }
 
-/// The operations to check, with the line of each invocation and a description of each.
-struct Checked<I, O> {
-    ops: Vec<Operation<I, O>>,
-    lines: Vec<usize>,
-    descriptions: Vec<String>,
-}
-
-fn to_ops<I, O>(
-    paired: &[(Event, Option<Event>)],
-    convert: impl Fn(&Event, Option<&Event>) -> Result<(I, Option<O>), String>,
-) -> Result<Checked<I, O>, BadInput> {
-    let mut ops = Vec::new();
-    let mut lines = Vec::new();
-    let mut descriptions = Vec::new();
-    for (inv, done) in paired {
-        // A failed operation certainly did not take effect.
-        if done.as_ref().is_some_and(|d| d.kind == Kind::Fail) {
-            continue;
-        }
-        let ok = done.as_ref().filter(|d| d.kind == Kind::Ok);
-        let (input, output) = convert(inv, ok).map_err(|message| BadInput {
-            line: ok.map_or(inv.line, |d| d.line),
+fn run<M: FromHistory>(model: &M, records: &[Record], budget: &Budget) -> Result<Report, BadInput> {
+    let line = |i: usize| records[i].time_ns as usize;
+    let (ops, paired) =
+        operations(model, records, &|t| format!("line {t}")).map_err(|(i, message)| BadInput {
+            line: line(i),
             message,
         })?;
-        let ret = match (ok, output) {
-            (Some(d), Some(o)) => Some((d.line as u64, o)),
-            _ => None,
-        };
-        descriptions.push(format!(
-            "process {} :{} {}{}",
-            inv.process,
-            inv.f,
-            inv.key
-                .as_ref()
-                .map(|k| format!("key {k} "))
-                .unwrap_or_default(),
-            match ok {
-                Some(d) => format!("{} → {}", inv.value, d.value),
-                None => format!("{} → ? (indeterminate)", inv.value),
-            }
-        ));
-        lines.push(inv.line);
-        ops.push(Operation {
-            process: inv.process as u64,
-            input,
-            call_ns: inv.line as u64,
-            ret,
-        });
-    }
-    Ok(Checked {
-        ops,
-        lines,
-        descriptions,
-    })
-}
-
-fn run<M: Model>(model: &M, checked: Checked<M::Input, M::Output>, budget: &Budget) -> Report {
-    let (verdict, parts) = check_within(model, &checked.ops, budget);
-    Report {
+    let (verdict, parts) = check_within(model, &ops, budget);
+    Ok(Report {
         verdict,
         parts,
-        operations: checked.ops.len(),
-        lines: checked.lines,
-        descriptions: checked.descriptions,
-    }
+        operations: ops.len(),
+        lines: paired.iter().map(|&(i, _)| line(i)).collect(),
+        descriptions: paired
+            .iter()
+            .map(|&(i, d)| describe(&records[i].event, d.map(|d| &records[d].event)))
+            .collect(),
+    })
 }
 
 /// Checks a history text against a model.
 pub fn check_text(text: &str, model: ModelName, budget: &Budget) -> Result<Report, BadInput> {
-    let paired = read_history(text)?;
-    Ok(match model {
-        ModelName::Register | ModelName::CasRegister => {
-            let cas = model == ModelName::CasRegister;
-            let ops = to_ops(&paired, |inv, ok| {
-                let input = match (inv.f.as_str(), &inv.value) {
-                    ("read", _) => RegisterInput::Read,
-                    ("write", v) => RegisterInput::Write(v.clone()),
-                    ("cas", Value::Vector(v)) if cas && v.len() == 2 => {
-                        RegisterInput::Cas(v[0].clone(), v[1].clone())
-                    }
-                    (f, v) => {
-                        return Err(format!("the {model:?} model has no :{f} with value {v}"))
-                    }
-                };
-                let output = ok.map(|d| match input {
-                    RegisterInput::Read => RegisterOutput::Read(match &d.value {
-                        Value::Nil => None,
-                        v => Some(v.clone()),
-                    }),
-                    _ => RegisterOutput::Ok,
-                });
-                Ok((input, output))
-            })?;
-            run(&Register::new(cas), ops, budget)
-        }
-        ModelName::Kv => {
-            let ops = to_ops(&paired, |inv, ok| {
-                let key = match &inv.key {
-                    Some(Value::Str(k)) => k.clone(),
-                    Some(other) => other.to_string(),
-                    None => return Err("the kv model needs a :key".into()),
-                };
-                let text = |v: &Value| match v {
-                    Value::Nil => String::new(),
-                    Value::Str(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                let input = match inv.f.as_str() {
-                    "get" | "read" => KvInput::Get(key),
-                    "put" | "write" => KvInput::Put(key, text(&inv.value)),
-                    "append" => KvInput::Append(key, text(&inv.value)),
-                    f => return Err(format!("the kv model has no :{f}")),
-                };
-                let output = ok.map(|d| match input {
-                    KvInput::Get(_) => KvOutput::Value(text(&d.value)),
-                    _ => KvOutput::Ok,
-                });
-                Ok((input, output))
-            })?;
-            run(&Kv, ops, budget)
-        }
-    })
+    let records = read_history(text)?;
+    match model {
+        ModelName::Register => run(&Register::<Value>::new(false), &records, budget),
+        ModelName::CasRegister => run(&Register::<Value>::new(true), &records, budget),
+        ModelName::Kv => run(&Kv, &records, budget),
+    }
 }
 
 impl Report {

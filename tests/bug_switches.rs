@@ -30,6 +30,12 @@ const SWITCHES: &[(&str, &str, u64, &str)] = &[
         5,
         "mutual_exclusion",
     ),
+    (
+        "lock-optimistic.ron",
+        "SharedIdempotencyKey",
+        0,
+        "linearizable",
+    ),
     ("2pc-nemesis.ron", "UnforcedPrepared", 2, "atomicity"),
     ("2pc-nemesis.ron", "DecisionBeforeForce", 1, "atomicity"),
     ("2pc-nemesis.ron", "AbortAfterYes", 0, "atomicity"),

@@ -39,7 +39,7 @@ fn the_diagram_of_a_failing_run_shows_lanes_messages_the_pause_and_the_violation
 
 #[test]
 fn any_window_of_a_clean_run_can_be_drawn_and_bad_times_are_refused() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("diagram");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("diagram-window");
     let svg = dir.join("quick.svg");
     let out = dsim(&[
         "diagram",

@@ -13,6 +13,11 @@ use common::run;
 //   messages differ.
 // - lock-lease-nemesis (seed 1): mutual_exclusion also watches reads at the store, and
 //   stops the run at 461ms, where the overlap shows, not at the lost update (519ms).
+// - lock-optimistic, lock-fencing (seed 7), lock-lease-nemesis (seed 7): the store keeps
+//   each client's last write as its idempotency key, not only the last write of all, so a
+//   resent write that another client's write overtook is answered `WriteOk` (it had taken
+//   effect), not `WriteRejected` (after which the client did its increment again). Found
+//   by the `linearizable` invariant on lock-optimistic at its own seed.
 // - lock-fencing-restart (new in the same session): a lock server answers a late, older
 //   request of its holder `Busy` instead of granting it anew.
 const PINNED: &[(&str, Option<u64>, &str)] = &[
@@ -52,22 +57,26 @@ const PINNED: &[(&str, Option<u64>, &str)] = &[
     ("hashing-zipf-bounded.ron", Some(7), "b4d4ec4e0d137991"),
     ("hashing-zipf-ring.ron", None, "5cc8a678045e262e"),
     ("hashing-zipf-ring.ron", Some(7), "e49104b36897fbbf"),
+    ("kv-eager-handover.ron", None, "12f0e47123f3c08d"),
+    ("kv-eager-handover.ron", Some(7), "1590d2363ed67877"),
+    ("kv-linearizable.ron", None, "d292e298e3f9b7f4"),
+    ("kv-linearizable.ron", Some(7), "28b8fe0c848708f0"),
     ("lock-fencing-pause.ron", None, "970395d02beda9a9"),
     ("lock-fencing-pause.ron", Some(7), "1f054f5245d3802a"),
     ("lock-fencing-restart.ron", None, "f9501464ca6eae54"),
     ("lock-fencing-restart.ron", Some(7), "a399fa3e85a40ab3"),
     ("lock-fencing.ron", None, "d7bdc0597663fff1"),
-    ("lock-fencing.ron", Some(7), "ece36eb7cce2399b"),
+    ("lock-fencing.ron", Some(7), "8736cb5959977e5f"),
     ("lock-lease-nemesis.ron", None, "f4483584cac99ecc"),
-    ("lock-lease-nemesis.ron", Some(7), "bc33948be7f3d4c7"),
+    ("lock-lease-nemesis.ron", Some(7), "53bd9d2698e30a3d"),
     ("lock-lease-pause.ron", None, "acef621ba40bbcac"),
     ("lock-lease-pause.ron", Some(7), "1f054f5245d3802a"),
     ("lock-lease.ron", None, "1aa920c5259f41aa"),
     ("lock-lease.ron", Some(7), "6f610a9b8ff1c9b8"),
     ("lock-naive-crash.ron", None, "8d74a03bf8837610"),
     ("lock-naive-crash.ron", Some(7), "d2218c87e73dda43"),
-    ("lock-optimistic.ron", None, "9dc3ac39c316e2bb"),
-    ("lock-optimistic.ron", Some(7), "4e3bad0f2784dccb"),
+    ("lock-optimistic.ron", None, "d3eafc540c62495d"),
+    ("lock-optimistic.ron", Some(7), "aa758eb1f8c0d85a"),
     ("lock-quorum-drift.ron", None, "1fee57c9af65ee0b"),
     ("lock-quorum-drift.ron", Some(7), "c72b095b6eab0956"),
     ("lock-quorum-restart.ron", None, "79bcec160b35871e"),

@@ -49,6 +49,9 @@ pub trait ClusterView<N: Node> {
     /// in a paused node's socket buffer. An end-of-run check must not judge what they
     /// would still change.
     fn in_flight(&self) -> Vec<(NodeId, NodeId, &N::Message)>;
+    /// What clients recorded through [`Context::record`](crate::Context::record), in
+    /// order, stamped with virtual time.
+    fn history(&self) -> &[crate::linearizability::history::Record];
 }
 
 /// An invariant: watches a run and says when it breaks.

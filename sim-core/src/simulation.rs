@@ -877,6 +877,7 @@ impl<P: Protocol> Simulation<P> {
                 cold: &self.cold,
                 messages: self.network.stats,
                 queue: &self.queue,
+                history: &self.history,
             };
             for c in self.checkers.iter_mut() {
                 if let Err(message) = c.on_finish(self.now_ns, &view) {
@@ -911,6 +912,7 @@ impl<P: Protocol> Simulation<P> {
             cold: &self.cold,
             messages: self.network.stats,
             queue: &self.queue,
+            history: &self.history,
         };
         let metrics = self.metrics.report(self.now_ns, &view);
         let trace_error = self.trace.as_mut().and_then(|t| t.finish().err());
@@ -946,6 +948,7 @@ struct SlotsView<'a, N: Node> {
     cold: &'a [Cold<N>],
     messages: MessageStats,
     queue: &'a EventQueue<Event<N::Message>>,
+    history: &'a [Record],
 }
 
 impl<N: Node> ClusterView<N> for SlotsView<'_, N> {
@@ -974,5 +977,8 @@ impl<N: Node> ClusterView<N> for SlotsView<'_, N> {
                 _ => None,
             })
             .collect()
+    }
+    fn history(&self) -> &[Record] {
+        self.history
     }
 }

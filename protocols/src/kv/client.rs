@@ -75,7 +75,7 @@ impl Client {
         ctx.record(Event {
             process: self.process(req),
             kind: Kind::Invoke,
-            f: if write { "write" } else { "read" },
+            f: if write { "write" } else { "read" }.into(),
             key: Some(Value::Int(key.into())),
             value: put.map_or(Value::Nil, value),
         });
@@ -125,7 +125,7 @@ impl Client {
         ctx.record(Event {
             process: self.process(req),
             kind: Kind::Ok,
-            f: if write { "write" } else { "read" },
+            f: if write { "write" } else { "read" }.into(),
             key: Some(Value::Int(key.into())),
             value: result,
         });

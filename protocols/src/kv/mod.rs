@@ -48,6 +48,7 @@ use self::{no_lost_write::NoLostWrite, single_owner::SingleOwner};
 use placement::keys::{KeyDistribution, KeySampler};
 use placement::{assign, HashFunction, Member, Scheme};
 use sim_core::checker::{Checker, Metrics};
+use sim_core::linearizability::{models, Linearizable};
 use sim_core::node::Context;
 use sim_core::scenario::section::{knob, Family};
 use sim_core::scenario::types::at_most;
@@ -105,9 +106,33 @@ pub struct KvOptions {
     /// Width of the intervals of the load-over-time metric.
     pub load_interval: Duration,
     pub changes: Vec<TimedChange>,
+    /// When a node that gains a key in a new epoch starts serving it.
+    #[serde(default, skip_serializing_if = "Handover::is_fenced")]
+    pub handover: Handover,
     /// Mistakes the literature warns about, planted on purpose (none by default).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bugs: Vec<KvBug>,
+}
+
+/// When a storage node that gains a key in a new epoch starts serving it: a design choice
+/// between availability during migrations and linearizability.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub enum Handover {
+    /// Only once the key's previous owner has handed over everything it owed (it answers
+    /// `NotReady` until then): reads and writes stay linearizable through any migration.
+    #[default]
+    Fenced,
+    /// At once, from what it has: no request waits for a migration, but a client that
+    /// still routes to the previous owner reads a value the new owner has already
+    /// overwritten, and a transfer that arrives late can replace a newer write. Not
+    /// linearizable: `scenarios/kv-eager-handover.ron` shows it fail.
+    Eager,
+}
+
+impl Handover {
+    fn is_fenced(&self) -> bool {
+        *self == Handover::Fenced
+    }
 }
 
 /// A named mistake to plant in the key-value cluster, to watch a scenario meant to pass
@@ -166,6 +191,8 @@ struct KvSpec {
     load_interval: Duration,
     #[serde(default)]
     changes: Vec<TimedChange>,
+    #[serde(default)]
+    handover: Handover,
     #[serde(default)]
     bugs: Vec<KvBug>,
 }
@@ -293,6 +320,7 @@ impl TryFrom<KvSpec> for KvOptions {
             transfer_batch: s.transfer_batch,
             load_interval: s.load_interval,
             changes,
+            handover: s.handover,
             bugs: s.bugs,
         })
     }
@@ -578,7 +606,7 @@ sim_core::roles! {
 
 type Ctx<'a, 'b> = &'a mut Context<'b, KvNode>;
 
-pub const INVARIANTS: &[&str] = &["no_lost_write", "single_owner"];
+pub const INVARIANTS: &[&str] = &["no_lost_write", "single_owner", "linearizable"];
 
 impl Protocol for Kv {
     type Node = KvNode;
@@ -610,6 +638,8 @@ impl Protocol for Kv {
         match name {
             "no_lost_write" => Some(Box::new(NoLostWrite::new(self.shared.clone()))),
             "single_owner" => Some(Box::new(SingleOwner::new(self.shared.clone()))),
+            // The clients' reads and writes, key by key, against a key-value store.
+            "linearizable" => Some(Box::new(Linearizable::new(models::Kv))),
             _ => None,
         }
     }

@@ -3,7 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
-use super::{value_key, Ctx, KvBug, KvMessage, KvObservation, KvRecord, Shared, KEY_PREFIX};
+use super::{
+    value_key, Ctx, Handover, KvBug, KvMessage, KvObservation, KvRecord, Shared, KEY_PREFIX,
+};
 use sim_core::NodeId;
 
 const EPOCH_RECORD: &str = "epoch";
@@ -240,7 +242,7 @@ impl StorageNode {
                         req,
                         epoch: self.epoch,
                     }
-                } else if !self.ready(key) {
+                } else if !self.ready(key) && self.shared.options.handover == Handover::Fenced {
                     KvMessage::NotReady { req }
                 } else {
                     let reply = self.serve(ctx, msg);

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use super::{Ctx, LockBug, LockMessage, LockObservation, Shared, Variant};
+use sim_core::linearizability::history::{Event, Kind, Value};
 use sim_core::node::TimerId;
 use sim_core::NodeId;
 
@@ -230,14 +231,9 @@ impl Client {
             return;
         }
         *step = Step::Reading { req };
-        ctx.send(
-            self.shared.resource,
-            LockMessage::Read {
-                lock: *lock,
-                req,
-                token: *token,
-            },
-        );
+        let (lock, token) = (*lock, *token);
+        record(ctx, req, lock, Kind::Invoke, "read", Value::Nil);
+        ctx.send(self.shared.resource, LockMessage::Read { lock, req, token });
         self.wait(ctx, self.shared.options.request_timeout.0, TIMEOUT);
     }
 
@@ -266,6 +262,17 @@ impl Client {
             value: value + 1,
             expected_version: optimistic.then_some(version),
         };
+        // The optimistic variant's write is a compare-and-set (on the version, which moves
+        // with the value: every write it accepts adds one).
+        let (f, v) = if optimistic {
+            (
+                "cas",
+                Value::Vector(vec![counter(version, value), counter(1, value + 1)]),
+            )
+        } else {
+            ("write", counter(1, value + 1))
+        };
+        record(ctx, req, *lock, Kind::Invoke, f, v);
         ctx.send(self.shared.resource, msg);
         self.wait(ctx, self.shared.options.request_timeout.0, TIMEOUT);
     }
@@ -445,8 +452,9 @@ impl Client {
                 value,
                 version,
             } => {
-                if let State::Holding { step, .. } = &mut self.state {
+                if let State::Holding { step, lock, .. } = &mut self.state {
                     if matches!(step, Step::Reading { req: r } if *r == req) {
+                        record(ctx, req, *lock, Kind::Ok, "read", counter(version, value));
                         *step = Step::Working { value, version };
                         self.wait(ctx, self.shared.options.work_time.0, WORK);
                     }
@@ -454,28 +462,55 @@ impl Client {
             }
             LockMessage::WriteOk { req } => {
                 let writes = self.shared.options.writes_per_hold;
-                if let State::Holding {
-                    lock, step, done, ..
+                let optimistic = self.shared.options.variant == Variant::Optimistic;
+                let State::Holding {
+                    lock,
+                    step:
+                        Step::Writing {
+                            req: r,
+                            value,
+                            version,
+                        },
+                    done,
+                    ..
                 } = &mut self.state
-                {
-                    if matches!(step, Step::Writing { req: r, .. } if *r == req) {
-                        ctx.observe(LockObservation::Incremented { lock: *lock });
-                        *done += 1;
-                        if *done >= writes {
-                            self.release(ctx);
-                        } else {
-                            self.increment(ctx);
-                        }
-                    }
+                else {
+                    return;
+                };
+                if *r != req {
+                    return;
+                }
+                let (value, version) = (*value, *version);
+                if optimistic {
+                    let cas = vec![counter(version, value), counter(1, value + 1)];
+                    record(ctx, req, *lock, Kind::Ok, "cas", Value::Vector(cas));
+                } else {
+                    record(ctx, req, *lock, Kind::Ok, "write", counter(1, value + 1));
+                }
+                ctx.observe(LockObservation::Incremented { lock: *lock });
+                *done += 1;
+                if *done >= writes {
+                    self.release(ctx);
+                } else {
+                    self.increment(ctx);
                 }
             }
             LockMessage::WriteRejected { req, stale_token } => {
                 let State::Holding { lock, step, .. } = &self.state else {
                     return;
                 };
-                if !matches!(step, Step::Writing { req: r, .. } if *r == req) {
+                let Step::Writing { req: r, .. } = step else {
+                    return;
+                };
+                if *r != req {
                     return;
                 }
+                let f = if self.shared.options.variant == Variant::Optimistic {
+                    "cas"
+                } else {
+                    "write"
+                };
+                record(ctx, req, *lock, Kind::Fail, f, Value::Nil);
                 if stale_token {
                     // Fenced off: someone newer holds the lock. Stop, without a release.
                     ctx.observe(LockObservation::Let {
@@ -491,5 +526,28 @@ impl Client {
             }
             _ => {}
         }
+    }
+}
+
+/// Records an invocation or a completion of request `req` on the store's counter of `lock`.
+/// Each request is its own history process, so an operation a crash cut short never
+/// blocks the client's next one.
+fn record(ctx: Ctx, req: u64, lock: u32, kind: Kind, f: &'static str, value: Value) {
+    let process = (u64::from(ctx.id()) << 40) | (req & 0xFF_FFFF_FFFF);
+    ctx.record(Event {
+        process,
+        kind,
+        f: f.into(),
+        key: Some(Value::Int(lock.into())),
+        value,
+    });
+}
+
+/// A counter value in the history: `nil` before the first write (version 0).
+fn counter(version: u64, value: u64) -> Value {
+    if version == 0 {
+        Value::Nil
+    } else {
+        Value::Int(value as i64)
     }
 }

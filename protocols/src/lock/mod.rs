@@ -46,6 +46,7 @@ use crate::lock::liveness::Liveness;
 use crate::lock::mutual_exclusion::MutualExclusion;
 use crate::lock::no_lost_update::NoLostUpdate;
 use sim_core::checker::{Checker, Metrics};
+use sim_core::linearizability::{models, Linearizable};
 use sim_core::node::Context;
 use sim_core::scenario::section::{knob, Family};
 use sim_core::scenario::types::at_most;
@@ -131,6 +132,11 @@ pub enum LockBug {
     /// A quorum client's validity time forgets the time spent acquiring: it counts the
     /// whole ttl from when the majority answered, not from when it asked.
     ValidityIgnoresAcquisition,
+    /// The store keeps one idempotency key per counter (the last write applied, of any
+    /// client) rather than one per client: a resent write that another client's write has
+    /// overtaken is answered `WriteRejected` though it took effect, and its client does
+    /// its increment again.
+    SharedIdempotencyKey,
 }
 
 #[derive(Deserialize)]
@@ -362,12 +368,12 @@ pub enum LockRecord {
         token: u64,
         until_ns: Option<u64>,
     },
-    /// The resource's counter of a lock, with the last write applied (client, request).
+    /// The resource's counter of a lock, with each client's last write applied (its request).
     Counter {
         value: u64,
         version: u64,
         max_token: u64,
-        last_write: Option<(NodeId, u64)>,
+        last_write: std::collections::BTreeMap<NodeId, u64>,
     },
 }
 
@@ -426,7 +432,12 @@ sim_core::roles! {
 
 type Ctx<'a, 'b> = &'a mut Context<'b, LockNode>;
 
-pub const INVARIANTS: &[&str] = &["mutual_exclusion", "no_lost_update", "liveness"];
+pub const INVARIANTS: &[&str] = &[
+    "mutual_exclusion",
+    "no_lost_update",
+    "liveness",
+    "linearizable",
+];
 
 impl ProtocolOptions for LockOptions {
     const NAME: &'static str = "Lock";
@@ -501,6 +512,8 @@ impl Protocol for Lock {
             "mutual_exclusion" => Some(Box::new(MutualExclusion::new(s))),
             "no_lost_update" => Some(Box::new(NoLostUpdate::new(s))),
             "liveness" => Some(Box::new(Liveness::new(s))),
+            // The store's counters as the clients saw them, lock by lock: a key-value store.
+            "linearizable" => Some(Box::new(Linearizable::new(models::Kv))),
             _ => None,
         }
     }

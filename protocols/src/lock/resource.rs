@@ -10,16 +10,19 @@ fn counter_key(lock: u32) -> String {
     format!("counter/{lock}")
 }
 
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 struct Counter {
     value: u64,
     version: u64,
     /// The highest fencing token seen on a read or a write.
     max_token: u64,
-    /// The last write applied, as (client, request): an idempotency key kept on disk with
-    /// the value, so a write resent after its answer was lost (even across a restart of
-    /// the store) is answered, not applied twice.
-    last_write: Option<(NodeId, u64)>,
+    /// Each client's last write applied (its request): an idempotency key kept on disk
+    /// with the value, so a write resent after its answer was lost (even across a restart
+    /// of the store) is answered as it was, not applied twice. Per client: remembering only
+    /// the last write of all (as this store once did) answered a resend that another
+    /// client's write had overtaken `WriteRejected`, for a write that had taken effect;
+    /// the client then did its increment again.
+    last_write: BTreeMap<NodeId, u64>,
 }
 
 pub struct Resource {
@@ -52,7 +55,7 @@ impl Resource {
                     value: *value,
                     version: *version,
                     max_token: *max_token,
-                    last_write: *last_write,
+                    last_write: last_write.clone(),
                 };
                 self.counters.insert(lock, c);
             }
@@ -60,7 +63,7 @@ impl Resource {
     }
 
     fn persist(&self, ctx: Ctx, lock: u32) {
-        let c = self.counters.get(&lock).copied().unwrap_or_default();
+        let c = self.counters.get(&lock).cloned().unwrap_or_default();
         let record = LockRecord::Counter {
             value: c.value,
             version: c.version,
@@ -82,7 +85,7 @@ impl Resource {
                     c.max_token = token;
                     self.persist(ctx, lock);
                 }
-                let c = self.counters[&lock];
+                let c = &self.counters[&lock];
                 ctx.observe(LockObservation::ReadServed {
                     lock,
                     client: from,
@@ -106,7 +109,7 @@ impl Resource {
                 expected_version,
             } => {
                 let c = self.counters.entry(lock).or_default();
-                if c.last_write == Some((from, req)) {
+                if c.last_write.get(&from) == Some(&req) {
                     ctx.send(from, LockMessage::WriteOk { req });
                     return;
                 }
@@ -131,7 +134,10 @@ impl Resource {
                     c.value = value;
                     c.version += 1;
                     c.max_token = c.max_token.max(token);
-                    c.last_write = Some((from, req));
+                    if self.shared.options.bug(LockBug::SharedIdempotencyKey) {
+                        c.last_write.clear();
+                    }
+                    c.last_write.insert(from, req);
                     self.persist(ctx, lock);
                     ctx.observe(LockObservation::WriteAccepted {
                         lock,

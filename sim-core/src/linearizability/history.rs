@@ -2,6 +2,7 @@
 //! invocation, then its completion), stamped with virtual time by the simulation, and
 //! written as Jepsen's EDN, one map a line, which `dsim lincheck` reads back.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// A value in a history, as much of EDN as histories use.
@@ -59,8 +60,9 @@ pub struct Event {
     /// must use another process for its next one (Jepsen does the same).
     pub process: u64,
     pub kind: Kind,
-    /// The function: `read`, `write`, `cas`, `append`, ….
-    pub f: &'static str,
+    /// The function: `read`, `write`, `cas`, `append`, … (a client writes a literal:
+    /// `"read".into()` allocates nothing).
+    pub f: Cow<'static, str>,
     pub key: Option<Value>,
     pub value: Value,
 }
@@ -100,4 +102,81 @@ pub fn to_edn(records: &[Record]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// An operation of a history: the index of its invocation record and of its completion,
+/// if it completed.
+pub type Paired = (usize, Option<usize>);
+
+/// Pairs each invocation with the completion of the same process that follows it. A
+/// completion with no pending invocation, a second invocation by a process that has one
+/// pending, or a completion of another function is an error: the index of the record at
+/// fault, and why (`at` writes a record's time as the reader knows it: "line 7").
+pub fn pair(
+    records: &[Record],
+    at: &dyn Fn(u64) -> String,
+) -> Result<Vec<Paired>, (usize, String)> {
+    let mut ops: Vec<Paired> = Vec::new();
+    let mut pending: std::collections::BTreeMap<u64, usize> = Default::default();
+    for (i, r) in records.iter().enumerate() {
+        let e = &r.event;
+        if e.kind == Kind::Invoke {
+            if let Some(&open) = pending.get(&e.process) {
+                return Err((
+                    i,
+                    format!(
+                        "process {} invokes again while its operation of {} has not completed",
+                        e.process,
+                        at(records[ops[open].0].time_ns)
+                    ),
+                ));
+            }
+            pending.insert(e.process, ops.len());
+            ops.push((i, None));
+            continue;
+        }
+        let Some(open) = pending.remove(&e.process) else {
+            return Err((
+                i,
+                format!(
+                    "process {} completes an operation it never invoked",
+                    e.process
+                ),
+            ));
+        };
+        let invoked = &records[ops[open].0].event;
+        if invoked.f != e.f {
+            return Err((
+                i,
+                format!(
+                    "process {} completes :{} but invoked :{} ({})",
+                    e.process,
+                    e.f,
+                    invoked.f,
+                    at(records[ops[open].0].time_ns)
+                ),
+            ));
+        }
+        ops[open].1 = Some(i);
+    }
+    Ok(ops)
+}
+
+/// `process 3 :write key 7 12 → ok`, `process 4 :read key 7 nil → 12`, or `→ ?` for an
+/// operation that may or may not have taken effect.
+pub fn describe(invoke: &Event, done: Option<&Event>) -> String {
+    let key = invoke
+        .key
+        .as_ref()
+        .map(|k| format!("key {k} "))
+        .unwrap_or_default();
+    let result = match done {
+        Some(d) if d.kind == Kind::Ok => d.value.to_string(),
+        Some(d) if d.kind == Kind::Fail => "failed".to_string(),
+        _ => "? (indeterminate)".to_string(),
+    };
+    format!(
+        "process {} :{} {key}{} → {result}",
+        invoke.process, invoke.f, invoke.value
+    )
 }

@@ -16,8 +16,11 @@
 //! [`models`]; a protocol brings its own by implementing [`Model`].
 
 pub mod history;
+pub mod linearizable;
 pub mod models;
 pub mod search;
+
+pub use linearizable::Linearizable;
 
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -64,6 +67,59 @@ pub trait Model {
         let _ = (ops, part);
         "the history".to_string()
     }
+}
+
+/// A model whose operations can be read from a history (what clients record in a run, or
+/// the lines of a Jepsen history): how a function, key and value become the model's input,
+/// and an `ok` completion's value its output.
+pub trait FromHistory: Model {
+    /// The input of the operation `invoke` starts, and the output of `ok`, its `ok`
+    /// completion (`None` for an operation whose outcome is not known). `Err` says why the
+    /// model has no such operation.
+    fn operation(
+        &self,
+        invoke: &history::Event,
+        ok: Option<&history::Event>,
+    ) -> Result<(Self::Input, Option<Self::Output>), String>;
+}
+
+/// The operations of `records`, for `model`, each with the indices of its invocation
+/// record and its completion record (if any).
+/// A failed operation (`fail`: it certainly did not take effect) is left out; one that
+/// ended `info`, or never ended, is indeterminate. `Err`: the index of the record at fault
+/// and why (`at` writes a record's time as the reader knows it).
+#[allow(clippy::type_complexity)]
+pub fn operations<M: FromHistory>(
+    model: &M,
+    records: &[history::Record],
+    at: &dyn Fn(u64) -> String,
+) -> Result<(Vec<Operation<M::Input, M::Output>>, Vec<history::Paired>), (usize, String)> {
+    let paired = history::pair(records, at)?;
+    let mut ops = Vec::with_capacity(paired.len());
+    let mut invocations = Vec::with_capacity(paired.len());
+    for (invoke, done) in paired {
+        if done.is_some_and(|d| records[d].event.kind == history::Kind::Fail) {
+            continue;
+        }
+        let ok_at = done.filter(|&d| records[d].event.kind == history::Kind::Ok);
+        let ok = ok_at.map(|d| &records[d]);
+        let call = &records[invoke];
+        let (input, output) = model
+            .operation(&call.event, ok.map(|d| &d.event))
+            .map_err(|message| (ok_at.unwrap_or(invoke), message))?;
+        let ret = match (ok, output) {
+            (Some(d), Some(o)) => Some((d.time_ns, o)),
+            _ => None,
+        };
+        ops.push(Operation {
+            process: call.event.process,
+            input,
+            call_ns: call.time_ns,
+            ret,
+        });
+        invocations.push((invoke, done));
+    }
+    Ok((ops, invocations))
 }
 
 /// What the checker concluded.

@@ -4,7 +4,8 @@
 use std::fmt::Debug;
 use std::hash::Hash;
 
-use super::{Model, Operation};
+use super::history::{Event, Value};
+use super::{FromHistory, Model, Operation};
 
 /// What a register operation asks.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -81,18 +82,87 @@ impl<V: Clone + Eq + Hash + Debug> Model for Register<V> {
     }
 }
 
+/// `read` (its value: `nil` for never written), `write` and, for the `cas-register`,
+/// `cas` with `[old new]`.
+impl FromHistory for Register<Value> {
+    fn operation(
+        &self,
+        invoke: &Event,
+        ok: Option<&Event>,
+    ) -> Result<(RegisterInput<Value>, Option<RegisterOutput<Value>>), String> {
+        let input = match (&*invoke.f, &invoke.value) {
+            ("read", _) => RegisterInput::Read,
+            ("write", v) => RegisterInput::Write(v.clone()),
+            ("cas", Value::Vector(v)) if self.cas && v.len() == 2 => {
+                RegisterInput::Cas(v[0].clone(), v[1].clone())
+            }
+            (f, v) => {
+                let model = if self.cas { "cas-register" } else { "register" };
+                return Err(format!("the {model} model has no :{f} with value {v}"));
+            }
+        };
+        let output = ok.map(|d| match input {
+            RegisterInput::Read => RegisterOutput::Read(match &d.value {
+                Value::Nil => None,
+                v => Some(v.clone()),
+            }),
+            _ => RegisterOutput::Ok,
+        });
+        Ok((input, output))
+    }
+}
+
+/// `get` or `read`, `put` or `write`, `append`, and `cas` with `[old new]`, each with a
+/// `:key`; values are text (a number or keyword as it is written, `nil` as the empty
+/// string).
+impl FromHistory for Kv {
+    fn operation(
+        &self,
+        invoke: &Event,
+        ok: Option<&Event>,
+    ) -> Result<(KvInput, Option<KvOutput>), String> {
+        let text = |v: &Value| match v {
+            Value::Nil => String::new(),
+            Value::Str(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let key = match &invoke.key {
+            Some(k) => text(k),
+            None => return Err("the kv model needs a :key".into()),
+        };
+        let input = match &*invoke.f {
+            "get" | "read" => KvInput::Get(key),
+            "put" | "write" => KvInput::Put(key, text(&invoke.value)),
+            "append" => KvInput::Append(key, text(&invoke.value)),
+            "cas" => match &invoke.value {
+                Value::Vector(v) if v.len() == 2 => KvInput::Cas(key, text(&v[0]), text(&v[1])),
+                v => return Err(format!("a :cas takes [old new], got {v}")),
+            },
+            f => return Err(format!("the kv model has no :{f}")),
+        };
+        let output = ok.map(|d| match input {
+            KvInput::Get(_) => KvOutput::Value(text(&d.value)),
+            _ => KvOutput::Ok,
+        });
+        Ok((input, output))
+    }
+}
+
 /// What a key-value operation asks.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum KvInput {
     Get(String),
     Put(String, String),
     Append(String, String),
+    /// Compare-and-set: if the key's value is the first, make it the second. One that
+    /// found another value is a `fail` (it did not take effect).
+    Cas(String, String, String),
 }
 
 impl KvInput {
     pub fn key(&self) -> &str {
         match self {
-            KvInput::Get(k) | KvInput::Put(k, _) | KvInput::Append(k, _) => k,
+            KvInput::Get(k) | KvInput::Put(k, _) | KvInput::Append(k, _) | KvInput::Cas(k, ..) => k,
         }
     }
 }
@@ -105,7 +175,7 @@ pub enum KvOutput {
 }
 
 /// A key-value store of strings: a missing key reads as the empty string; `append` adds to
-/// the end. Keys are independent, so each is checked alone.
+/// the end; `cas` sets a key only if it holds the expected value. Keys are independent, so each is checked alone.
 #[derive(Clone, Debug, Default)]
 pub struct Kv;
 
@@ -125,6 +195,13 @@ impl Model for Kv {
             (KvInput::Get(_), Some(KvOutput::Value(v))) => (v == state).then(|| state.clone()),
             (KvInput::Put(_, v), None | Some(KvOutput::Ok)) => Some(v.clone()),
             (KvInput::Append(_, v), None | Some(KvOutput::Ok)) => Some(format!("{state}{v}")),
+            (KvInput::Cas(_, old, new), Some(KvOutput::Ok)) => (state == old).then(|| new.clone()),
+            // Unknown outcome: it took effect if it could (placed last, it need not have).
+            (KvInput::Cas(_, old, new), None) => Some(if state == old {
+                new.clone()
+            } else {
+                state.clone()
+            }),
             _ => None,
         }
     }
@@ -306,6 +383,53 @@ mod tests {
         };
         assert_eq!(f.part, "key \"b\"");
         assert_eq!(f.culprit, 5);
+    }
+
+    #[test]
+    fn a_kv_compare_and_set_takes_effect_only_on_the_expected_value() {
+        let s = |v: &str| v.to_string();
+        let op = |p, input, call, ret: Option<(u64, KvOutput)>| Operation {
+            process: p,
+            input,
+            call_ns: call,
+            ret,
+        };
+        let cas = |old: &str, new: &str| KvInput::Cas(s("k"), s(old), s(new));
+        let read = |v: &str, at| {
+            op(
+                9,
+                KvInput::Get(s("k")),
+                at,
+                Some((at + 1, KvOutput::Value(s(v)))),
+            )
+        };
+        // Two increments in turn from the empty value, then a read of the second.
+        let h = vec![
+            op(0, cas("", "1"), 0, Some((1, KvOutput::Ok))),
+            op(1, cas("1", "2"), 2, Some((3, KvOutput::Ok))),
+            read("2", 4),
+        ];
+        assert_eq!(check(&Kv, &h, STEPS), Verdict::Linearizable);
+        // Both from the empty value: one of them cannot have succeeded (a lost update).
+        let lost = vec![
+            op(0, cas("", "1"), 0, Some((1, KvOutput::Ok))),
+            op(1, cas("", "1"), 2, Some((3, KvOutput::Ok))),
+        ];
+        assert!(matches!(
+            check(&Kv, &lost, STEPS),
+            Verdict::NotLinearizable(_)
+        ));
+        // An indeterminate one may have taken effect, or not.
+        for seen in ["", "1"] {
+            let h = vec![op(0, cas("", "1"), 0, None), read(seen, 2)];
+            assert_eq!(
+                check(&Kv, &h, STEPS),
+                Verdict::Linearizable,
+                "read {seen:?}"
+            );
+        }
+        let h = vec![op(0, cas("5", "6"), 0, None), read("6", 2)];
+        assert!(matches!(check(&Kv, &h, STEPS), Verdict::NotLinearizable(_)));
     }
 
     /// Histories generated from the model are linearizable; one read changed to a value
