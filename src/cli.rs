@@ -151,9 +151,13 @@ enum Command {
         /// Give up after this many search steps per part.
         #[arg(long, value_name = "N", default_value_t = 100_000_000)]
         steps: u64,
-        /// Print the verdict as JSON.
+        /// Print the verdict as JSON: overall, per part (key), with timings.
         #[arg(long)]
         json: bool,
+        /// Draw the history into DIR as history.svg and history.png: a lane per process,
+        /// each operation a bar, the order found, the operation that cannot be placed.
+        #[arg(long, value_name = "DIR")]
+        out: Option<String>,
     },
     /// Check scenario files without running them.
     Check {
@@ -433,7 +437,15 @@ fn execute(registry: &Registry, cli: Args) -> ExitCode {
             timeout,
             steps,
             json,
-        } => lincheck(&history, model, timeout.as_deref(), steps, json),
+            out,
+        } => lincheck(
+            &history,
+            model,
+            timeout.as_deref(),
+            steps,
+            json,
+            out.as_deref(),
+        ),
     }
 }
 
@@ -503,14 +515,24 @@ fn lincheck(
     timeout: Option<&str>,
     steps: u64,
     json: bool,
+    out: Option<&str>,
 ) -> ExitCode {
-    let text = match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(e) => return fail_input(format!("cannot read {path}: {e}")),
-    };
     let timeout_ns = match timeout.map(sim_core::time::parse_duration_ns).transpose() {
         Ok(t) => t,
         Err(e) => return fail_input(e),
+    };
+    let stem = out.map(|dir| Path::new(dir).join("history"));
+    if let Some(stem) = &stem {
+        if let Err(e) = reports::files::check_writable(&stem.with_extension("svg")) {
+            return fail_input(e);
+        }
+    }
+    let records = match std::fs::File::open(path) {
+        Ok(file) => match crate::lincheck::read_history_from(std::io::BufReader::new(file)) {
+            Ok(r) => r,
+            Err(e) => return fail_input(format!("{path}: {e}")),
+        },
+        Err(e) => return fail_input(format!("cannot read {path}: {e}")),
     };
     let started = Instant::now();
     let out_of_time =
@@ -519,15 +541,31 @@ fn lincheck(
         steps,
         stop: Some(&out_of_time),
     };
-    let report = match crate::lincheck::check_text(&text, model, &budget) {
+    let report = match crate::lincheck::check_records(records, model, &budget) {
         Ok(r) => r,
         Err(e) => return fail_input(format!("{path}: {e}")),
     };
     let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+    if let Some(stem) = &stem {
+        let name = Path::new(path)
+            .file_name()
+            .map_or(path.into(), |n| n.to_string_lossy());
+        if let Err(e) = reports::render(&report.chart(&name), stem) {
+            eprintln!("error: cannot draw the history: {e}");
+            return ExitCode::from(2);
+        }
+    }
     if json {
         emit(&format!("{}\n", report.to_json(elapsed_ms)));
     } else {
         emit(&report.to_text());
+        if let Some(stem) = &stem {
+            emit(&format!(
+                "drawn: {} and {}\n",
+                stem.with_extension("svg").display(),
+                stem.with_extension("png").display()
+            ));
+        }
     }
     ExitCode::from(report.exit_code())
 }

@@ -11,9 +11,11 @@
 
 use std::fmt;
 
-use sim_core::linearizability::history::{describe, Event, Record};
+use sim_core::linearizability::history::{describe, Event, Paired, Record};
 use sim_core::linearizability::models::{Kv, Register};
-use sim_core::linearizability::{check_within, operations, Budget, Failure, FromHistory, Verdict};
+use sim_core::linearizability::{
+    check_part, operations, Budget, Failure, FromHistory, PartResult, Verdict,
+};
 
 pub use sim_core::linearizability::history::{Kind, Value};
 
@@ -204,11 +206,27 @@ fn parse_line(text: &str, line: usize) -> Result<Option<Record>, BadInput> {
 
 /// A history's lines, in order (each record's time is its line number).
 pub fn read_history(text: &str) -> Result<Vec<Record>, BadInput> {
+    read_history_from(text.as_bytes())
+}
+
+/// [`read_history`] from a reader, a line at a time (a history of millions of operations is
+/// never held as text whole). Bytes that are not UTF-8 are read as U+FFFD.
+pub fn read_history_from(mut reader: impl std::io::BufRead) -> Result<Vec<Record>, BadInput> {
     let mut records = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        records.extend(parse_line(line, i + 1)?);
+    let mut buf = Vec::new();
+    let mut line = 0;
+    loop {
+        buf.clear();
+        let n = reader.read_until(b'\n', &mut buf).map_err(|e| BadInput {
+            line: line + 1,
+            message: format!("cannot read: {e}"),
+        })?;
+        if n == 0 {
+            return Ok(records);
+        }
+        line += 1;
+        records.extend(parse_line(&String::from_utf8_lossy(&buf), line)?);
     }
-    Ok(records)
 }
 
 /// The models `dsim lincheck --model` knows.
@@ -219,43 +237,79 @@ pub enum ModelName {
     Kv,
 }
 
+/// One part of the history (a key, for `kv`), as checked.
+pub struct PartReport {
+    pub result: PartResult,
+    pub elapsed_ms: f64,
+}
+
 /// The verdict, with what a person needs to see a failure: operations by their lines.
 pub struct Report {
     pub verdict: Verdict,
-    pub parts: usize,
-    pub operations: usize,
-    /// Line of the invocation of each operation of the checked history.
-    pub lines: Vec<usize>,
-    pub descriptions: Vec<String>,
+    pub parts: Vec<PartReport>,
+    /// The history as read (each record's time is its line).
+    pub records: Vec<Record>,
+    /// Each operation checked: its invocation and completion records.
+    pub paired: Vec<Paired>,
 }
 
-fn run<M: FromHistory>(model: &M, records: &[Record], budget: &Budget) -> Result<Report, BadInput> {
+fn run<M: FromHistory>(
+    model: &M,
+    records: Vec<Record>,
+    budget: &Budget,
+) -> Result<Report, BadInput> {
     let line = |i: usize| records[i].time_ns as usize;
     let (ops, paired) =
-        operations(model, records, &|t| format!("line {t}")).map_err(|(i, message)| BadInput {
+        operations(model, &records, &|t| format!("line {t}")).map_err(|(i, message)| BadInput {
             line: line(i),
             message,
         })?;
-    let (verdict, parts) = check_within(model, &ops, budget);
+    let mut parts = Vec::new();
+    let mut failed = None;
+    let mut unknown = false;
+    for part in model.partition(&ops) {
+        let started = std::time::Instant::now();
+        let result = check_part(model, &ops, part, budget);
+        match &result.verdict {
+            Verdict::Linearizable => {}
+            Verdict::Unknown => unknown = true,
+            v @ Verdict::NotLinearizable(_) => {
+                failed.get_or_insert_with(|| v.clone());
+            }
+        }
+        parts.push(PartReport {
+            result,
+            elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+        });
+    }
+    let verdict = match failed {
+        Some(v) => v,
+        None if unknown => Verdict::Unknown,
+        None => Verdict::Linearizable,
+    };
     Ok(Report {
         verdict,
         parts,
-        operations: ops.len(),
-        lines: paired.iter().map(|&(i, _)| line(i)).collect(),
-        descriptions: paired
-            .iter()
-            .map(|&(i, d)| describe(&records[i].event, d.map(|d| &records[d].event)))
-            .collect(),
+        records,
+        paired,
     })
 }
 
 /// Checks a history text against a model.
 pub fn check_text(text: &str, model: ModelName, budget: &Budget) -> Result<Report, BadInput> {
-    let records = read_history(text)?;
+    check_records(read_history(text)?, model, budget)
+}
+
+/// Checks a history already read against a model.
+pub fn check_records(
+    records: Vec<Record>,
+    model: ModelName,
+    budget: &Budget,
+) -> Result<Report, BadInput> {
     match model {
-        ModelName::Register => run(&Register::<Value>::new(false), &records, budget),
-        ModelName::CasRegister => run(&Register::<Value>::new(true), &records, budget),
-        ModelName::Kv => run(&Kv, &records, budget),
+        ModelName::Register => run(&Register::<Value>::new(false), records, budget),
+        ModelName::CasRegister => run(&Register::<Value>::new(true), records, budget),
+        ModelName::Kv => run(&Kv, records, budget),
     }
 }
 
@@ -267,21 +321,40 @@ impl Report {
         }
     }
 
+    /// How many operations were checked.
+    pub fn operations(&self) -> usize {
+        self.paired.len()
+    }
+
+    /// The line of operation `op`'s invocation.
+    pub fn line(&self, op: usize) -> usize {
+        self.records[self.paired[op].0].time_ns as usize
+    }
+
+    /// `process 0 :read nil → 1`.
+    pub fn describe(&self, op: usize) -> String {
+        let (invoke, done) = self.paired[op];
+        describe(
+            &self.records[invoke].event,
+            done.map(|d| &self.records[d].event),
+        )
+    }
+
     pub fn to_text(&self) -> String {
+        let (operations, parts) = (self.operations(), self.parts.len());
         let mut s = match self.verdict {
-            Verdict::Linearizable => format!(
-                "linearizable: {} operations in {} part(s)\n",
-                self.operations, self.parts
-            ),
+            Verdict::Linearizable => {
+                format!("linearizable: {operations} operations in {parts} part(s)\n")
+            }
             Verdict::Unknown => format!(
-                "unknown: the search ran out of budget on {} operations in {} part(s); \
-                 checking linearizability is NP-complete, and no verdict is better than a guess\n",
-                self.operations, self.parts
+                "unknown: the search ran out of budget on {operations} operations in {parts} \
+                 part(s); checking linearizability is NP-complete, and no verdict is better \
+                 than a guess\n"
             ),
             Verdict::NotLinearizable(_) => String::new(),
         };
         if let Some(f) = self.failure() {
-            let op = |i: usize| format!("line {}: {}", self.lines[i], self.descriptions[i]);
+            let op = |i: usize| format!("line {}: {}", self.line(i), self.describe(i));
             s += &format!("NOT linearizable ({}):\n", f.part);
             s += &format!(
                 "  the longest order that explains a prefix ({} operations):\n",
@@ -302,23 +375,28 @@ impl Report {
     }
 
     pub fn to_json(&self, elapsed_ms: f64) -> serde_json::Value {
-        let verdict = match self.verdict {
+        let word = |v: &Verdict| match v {
             Verdict::Linearizable => "linearizable",
             Verdict::NotLinearizable(_) => "not_linearizable",
             Verdict::Unknown => "unknown",
         };
-        let line = |i: usize| self.lines[i];
+        let lines = |ops: &[usize]| ops.iter().map(|&i| self.line(i)).collect::<Vec<_>>();
         serde_json::json!({
-            "verdict": verdict,
-            "operations": self.operations,
-            "parts": self.parts,
+            "verdict": word(&self.verdict),
+            "operations": self.operations(),
             "elapsed_ms": elapsed_ms,
+            "parts": self.parts.iter().map(|p| serde_json::json!({
+                "part": p.result.name,
+                "operations": p.result.ops.len(),
+                "verdict": word(&p.result.verdict),
+                "elapsed_ms": p.elapsed_ms,
+            })).collect::<Vec<_>>(),
             "failure": self.failure().map(|f| serde_json::json!({
                 "part": f.part,
-                "longest_lines": f.longest.iter().map(|&i| line(i)).collect::<Vec<_>>(),
-                "culprit_line": line(f.culprit),
-                "culprit": self.descriptions[f.culprit],
-                "concurrent_lines": f.concurrent.iter().map(|&i| line(i)).collect::<Vec<_>>(),
+                "longest_lines": lines(&f.longest),
+                "culprit_line": self.line(f.culprit),
+                "culprit": self.describe(f.culprit),
+                "concurrent_lines": lines(&f.concurrent),
             })),
         })
     }
@@ -329,6 +407,125 @@ impl Report {
             Verdict::Linearizable => 0,
             Verdict::NotLinearizable(_) => 1,
             Verdict::Unknown => 3,
+        }
+    }
+
+    /// The picture of the part that decides the verdict (the failing one, or else the
+    /// first): the window of at most `OPS_DRAWN_MAX` operations around the culprit, or
+    /// the first ones of a part that passed.
+    pub fn chart(&self, source: &str) -> reports::history::HistoryChart {
+        use reports::history::{Bar, HistoryChart, Role};
+        const OPS_DRAWN_MAX: usize = 60;
+        let part = self
+            .parts
+            .iter()
+            .find(|p| matches!(p.result.verdict, Verdict::NotLinearizable(_)))
+            .or_else(|| self.parts.first());
+        let Some(part) = part.map(|p| &p.result) else {
+            return HistoryChart {
+                title: format!("{source}: an empty history"),
+                subtitle: String::new(),
+                lanes: Vec::new(),
+                bars: Vec::new(),
+                time_axis: "history line".into(),
+            };
+        };
+        let failure = match &part.verdict {
+            Verdict::NotLinearizable(f) => Some(f),
+            _ => None,
+        };
+        // Which operations to draw.
+        let mut drawn: Vec<usize> = match failure {
+            Some(f) => {
+                let mut v: Vec<usize> = f
+                    .longest
+                    .iter()
+                    .rev()
+                    .take(OPS_DRAWN_MAX / 2)
+                    .copied()
+                    .collect();
+                v.push(f.culprit);
+                v.extend(f.concurrent.iter().take(OPS_DRAWN_MAX / 2 - 1));
+                v
+            }
+            None => part.ops.iter().take(OPS_DRAWN_MAX).copied().collect(),
+        };
+        drawn.sort_by_key(|&i| self.line(i));
+        drawn.dedup();
+        let order_of: std::collections::BTreeMap<usize, usize> = part
+            .order
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| (i, k + 1))
+            .collect();
+        let mut lanes: Vec<u64> = Vec::new();
+        let mut bars = Vec::new();
+        for &i in &drawn {
+            let (invoke, done) = self.paired[i];
+            let call = &self.records[invoke];
+            let lane = match lanes.iter().position(|&p| p == call.event.process) {
+                Some(l) => l,
+                None => {
+                    lanes.push(call.event.process);
+                    lanes.len() - 1
+                }
+            };
+            let ok = done
+                .map(|d| &self.records[d])
+                .filter(|d| d.event.kind == Kind::Ok);
+            let label = match ok {
+                Some(d) if &*call.event.f == "read" || &*call.event.f == "get" => {
+                    format!(":{} -> {}", call.event.f, d.event.value)
+                }
+                _ => format!(":{} {}", call.event.f, call.event.value),
+            };
+            let role = match failure {
+                Some(f) if f.culprit == i => Role::Culprit,
+                Some(f) if f.concurrent.contains(&i) => Role::Concurrent,
+                _ => Role::Plain,
+            };
+            bars.push(Bar {
+                lane,
+                call: call.time_ns as f64,
+                ret: ok.map(|d| d.time_ns as f64),
+                label,
+                order: order_of.get(&i).copied(),
+                role,
+            });
+        }
+        // The order's numbers count from the first drawn.
+        if let Some(first) = bars.iter().filter_map(|b| b.order).min() {
+            for b in &mut bars {
+                b.order = b.order.map(|k| k + 1 - first);
+            }
+        }
+        let shown = if drawn.len() < part.ops.len() {
+            format!(
+                ", {} of its {} operations shown",
+                drawn.len(),
+                part.ops.len()
+            )
+        } else {
+            String::new()
+        };
+        let subtitle = match failure {
+            Some(f) => format!(
+                "NOT linearizable: after the {} operations numbered in order, the one in red \
+                 (line {}) cannot be placed; outlined: concurrent with it{shown}",
+                f.longest.len(),
+                self.line(f.culprit)
+            ),
+            None if part.verdict == Verdict::Unknown => {
+                format!("unknown: the search ran out of budget{shown}")
+            }
+            None => format!("linearizable: the order found is numbered{shown}"),
+        };
+        HistoryChart {
+            title: format!("{source}: {}", part.name),
+            subtitle,
+            lanes: lanes.iter().map(|p| format!("process {p}")).collect(),
+            bars,
+            time_axis: "history line".into(),
         }
     }
 }

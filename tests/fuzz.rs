@@ -194,12 +194,23 @@ fn mutated_histories_never_panic_the_linearizability_checker() {
                 INFO  jepsen.util - 3\t:invoke\t:read\tnil\n\
                 INFO  jepsen.util - 3\t:fail\t:read\t:timed-out\n";
     let cases = common::count_from_env("DSIM_FUZZ_CASES", 3000);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz-histories");
+    std::fs::create_dir_all(&dir).unwrap();
     let mut rng = Random::new(7, Stream::Workload);
     for case in 0..cases {
         let text = mutate(base, &mut rng);
         for model in [ModelName::Register, ModelName::CasRegister, ModelName::Kv] {
+            // Checked, reported and (now and then) drawn, as `dsim lincheck --out` does.
             let result = catch_unwind(AssertUnwindSafe(|| {
-                check_text(&text, model, &Budget::steps(100_000))
+                let report = check_text(&text, model, &Budget::steps(100_000));
+                if let Ok(r) = &report {
+                    let _ = (r.to_text(), r.to_json(0.0));
+                    let chart = r.chart("fuzz");
+                    if case % 100 == 0 {
+                        reports::render(&chart, &dir.join(format!("{case}"))).unwrap();
+                    }
+                }
+                report
             }));
             match result {
                 Err(_) => panic!("case {case}, {model:?}: the checker panicked on\n{text}"),

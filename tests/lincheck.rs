@@ -172,3 +172,51 @@ fn a_kv_cluster_history_is_linearizable_and_a_planted_bug_is_not() {
     assert_eq!(out.status.code(), Some(1), "{report}");
     assert!(report.starts_with("NOT linearizable (key "), "{report}");
 }
+
+#[test]
+fn out_draws_the_failing_part_and_json_reports_every_part() {
+    // Key "a" is fine; key "b" has a read that misses a completed write.
+    let h = "{:process 0, :type :invoke, :f :put, :key \"a\", :value 1}\n\
+             {:process 0, :type :ok, :f :put, :key \"a\", :value 1}\n\
+             {:process 1, :type :invoke, :f :put, :key \"b\", :value 2}\n\
+             {:process 1, :type :ok, :f :put, :key \"b\", :value 2}\n\
+             {:process 2, :type :invoke, :f :cas, :key \"b\", :value [2 3]}\n\
+             {:process 0, :type :invoke, :f :get, :key \"b\", :value nil}\n\
+             {:process 0, :type :ok, :f :get, :key \"b\", :value 5}\n";
+    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("lincheck-out");
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let out_arg = out_dir.to_string_lossy().into_owned();
+    let (code, out, err) = check("drawn.edn", h, &["--model", "kv", "--out", &out_arg]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("drawn: "), "{out}");
+    let svg = std::fs::read_to_string(out_dir.join("history.svg")).unwrap();
+    for needle in [
+        "drawn.edn: key",
+        "cannot be placed",
+        "process 0",
+        "process 2",
+        "get -&gt; 5",
+    ] {
+        assert!(svg.contains(needle), "{needle} missing from the SVG");
+    }
+    assert_eq!(
+        &std::fs::read(out_dir.join("history.png")).unwrap()[1..4],
+        b"PNG"
+    );
+
+    let (code, json, _) = check("drawn.edn", h, &["--model", "kv", "--json"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let parts = v["parts"].as_array().unwrap();
+    assert_eq!(parts.len(), 2, "{v}");
+    assert_eq!(parts[0]["part"], "key \"a\"");
+    assert_eq!(parts[0]["verdict"], "linearizable");
+    assert_eq!(parts[1]["verdict"], "not_linearizable");
+    assert_eq!(parts[1]["operations"], 3);
+    assert!(parts[1]["elapsed_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(v["failure"]["culprit_line"], 6);
+
+    // A directory that cannot be written is refused before any work.
+    let (code, _, err) = check("drawn.edn", h, &["--model", "kv", "--out", "/proc/no/such"]);
+    assert_eq!(code, 2, "{err}");
+}

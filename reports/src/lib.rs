@@ -10,12 +10,14 @@
 //! | [`timeline`] | load per node over virtual time, through membership changes |
 //! | [`diagram`] | the space-time diagram of a run |
 //! | [`compare`] | several runs side by side: commit latency histograms, blocking time |
+//! | [`history`] | a client history, Porcupine style: the order found, the operation that breaks it |
 
 pub mod balance;
 pub mod bars;
 pub mod compare;
 pub mod diagram;
 pub mod files;
+pub mod history;
 pub mod timeline;
 
 use std::path::{Path, PathBuf};

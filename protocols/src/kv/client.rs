@@ -26,6 +26,9 @@ pub struct Client {
     epoch: u64,
     owners: Rc<Vec<NodeId>>,
     next_req: u64,
+    /// This life's history process (a restart starts a new one, as Jepsen does after a
+    /// crash: the operation the crash cut short never completes).
+    process: u64,
     current: Option<Op>,
     timer: Option<TimerId>,
 }
@@ -39,6 +42,7 @@ impl Client {
             epoch: 1,
             owners,
             next_req: 0,
+            process: 0,
             current: None,
             timer: None,
         }
@@ -48,6 +52,7 @@ impl Client {
         // Request ids start at a random point, so a restarted client never reuses one that
         // a storage node remembers from its previous life.
         self.next_req = ctx.random().next_u64() >> 16;
+        self.process = (u64::from(self.me) << 40) | (self.next_req & 0xFF_FFFF_FFFF);
         self.wait(ctx, self.shared.options.think_time.0, THINK);
     }
 
@@ -73,7 +78,7 @@ impl Client {
         let put = write.then_some(((self.me as u64) << 48) | (req & 0xFFFF_FFFF_FFFF));
         ctx.observe(KvObservation::Issued { req, key, write });
         ctx.record(Event {
-            process: self.process(req),
+            process: self.process,
             kind: Kind::Invoke,
             f: if write { "write" } else { "read" }.into(),
             key: Some(Value::Int(key.into())),
@@ -114,16 +119,10 @@ impl Client {
         self.wait(ctx, self.shared.options.think_time.0, THINK);
     }
 
-    /// The history's process for request `req`: one per operation, so that an operation
-    /// a crash cut short (indeterminate) never blocks this client's next one.
-    fn process(&self, req: u64) -> u64 {
-        (u64::from(self.me) << 40) | (req & 0xFF_FFFF_FFFF)
-    }
-
-    /// Records how operation `req` of `key` completed: `Ok` with `result`.
-    fn record_ok(&self, ctx: Ctx, req: u64, key: u32, write: bool, result: Value) {
+    /// Records that the current operation on `key` completed `Ok` with `result`.
+    fn record_ok(&self, ctx: Ctx, key: u32, write: bool, result: Value) {
         ctx.record(Event {
-            process: self.process(req),
+            process: self.process,
             kind: Kind::Ok,
             f: if write { "write" } else { "read" }.into(),
             key: Some(Value::Int(key.into())),
@@ -171,7 +170,7 @@ impl Client {
             KvMessage::PutOk { req, version } if self.is_current(req) => {
                 let op = self.current.as_ref().expect("current");
                 let (key, value) = (op.key, op.put.unwrap_or_default());
-                self.record_ok(ctx, req, key, true, self::value(value));
+                self.record_ok(ctx, key, true, self::value(value));
                 self.finish(
                     ctx,
                     KvObservation::WriteAcked {
@@ -188,7 +187,7 @@ impl Client {
                 value,
             } if self.is_current(req) => {
                 let key = self.current.as_ref().expect("current").key;
-                self.record_ok(ctx, req, key, false, value.map_or(Value::Nil, self::value));
+                self.record_ok(ctx, key, false, value.map_or(Value::Nil, self::value));
                 self.finish(
                     ctx,
                     KvObservation::ReadReturned {

@@ -49,6 +49,9 @@ pub struct Client {
     /// This client's holdings, counted; the checkers name a holding by (client, hold).
     hold: u64,
     next_req: u64,
+    /// This life's history process (a restart starts a new one, as Jepsen does after a
+    /// crash: the operation the crash cut short never completes).
+    process: u64,
     timer: Option<TimerId>,
     /// Releases not yet acknowledged: (lock, token) → servers that have not answered.
     releases: BTreeMap<(u32, u64), BTreeSet<NodeId>>,
@@ -61,6 +64,7 @@ impl Client {
             state: State::Idle,
             hold: 0,
             next_req: 0,
+            process: 0,
             timer: None,
             releases: BTreeMap::new(),
         }
@@ -70,6 +74,7 @@ impl Client {
         // Fresh request ids and holding numbers after a restart, so neither the store nor
         // the checkers mistake this life's requests or holdings for the previous life's.
         self.next_req = ctx.random().next_u64() >> 16;
+        self.process = (u64::from(ctx.id()) << 40) | (self.next_req & 0xFF_FFFF_FFFF);
         self.hold = ctx.random().next_u64() >> 16;
         let jitter = ctx.random().below(self.shared.options.think_time.0.max(1));
         self.wait(ctx, self.shared.options.think_time.0 + jitter, THINK);
@@ -232,7 +237,7 @@ impl Client {
         }
         *step = Step::Reading { req };
         let (lock, token) = (*lock, *token);
-        record(ctx, req, lock, Kind::Invoke, "read", Value::Nil);
+        record(ctx, self.process, lock, Kind::Invoke, "read", Value::Nil);
         ctx.send(self.shared.resource, LockMessage::Read { lock, req, token });
         self.wait(ctx, self.shared.options.request_timeout.0, TIMEOUT);
     }
@@ -272,7 +277,7 @@ impl Client {
         } else {
             ("write", counter(1, value + 1))
         };
-        record(ctx, req, *lock, Kind::Invoke, f, v);
+        record(ctx, self.process, *lock, Kind::Invoke, f, v);
         ctx.send(self.shared.resource, msg);
         self.wait(ctx, self.shared.options.request_timeout.0, TIMEOUT);
     }
@@ -454,7 +459,14 @@ impl Client {
             } => {
                 if let State::Holding { step, lock, .. } = &mut self.state {
                     if matches!(step, Step::Reading { req: r } if *r == req) {
-                        record(ctx, req, *lock, Kind::Ok, "read", counter(version, value));
+                        record(
+                            ctx,
+                            self.process,
+                            *lock,
+                            Kind::Ok,
+                            "read",
+                            counter(version, value),
+                        );
                         *step = Step::Working { value, version };
                         self.wait(ctx, self.shared.options.work_time.0, WORK);
                     }
@@ -483,9 +495,23 @@ impl Client {
                 let (value, version) = (*value, *version);
                 if optimistic {
                     let cas = vec![counter(version, value), counter(1, value + 1)];
-                    record(ctx, req, *lock, Kind::Ok, "cas", Value::Vector(cas));
+                    record(
+                        ctx,
+                        self.process,
+                        *lock,
+                        Kind::Ok,
+                        "cas",
+                        Value::Vector(cas),
+                    );
                 } else {
-                    record(ctx, req, *lock, Kind::Ok, "write", counter(1, value + 1));
+                    record(
+                        ctx,
+                        self.process,
+                        *lock,
+                        Kind::Ok,
+                        "write",
+                        counter(1, value + 1),
+                    );
                 }
                 ctx.observe(LockObservation::Incremented { lock: *lock });
                 *done += 1;
@@ -510,7 +536,7 @@ impl Client {
                 } else {
                     "write"
                 };
-                record(ctx, req, *lock, Kind::Fail, f, Value::Nil);
+                record(ctx, self.process, *lock, Kind::Fail, f, Value::Nil);
                 if stale_token {
                     // Fenced off: someone newer holds the lock. Stop, without a release.
                     ctx.observe(LockObservation::Let {
@@ -529,11 +555,8 @@ impl Client {
     }
 }
 
-/// Records an invocation or a completion of request `req` on the store's counter of `lock`.
-/// Each request is its own history process, so an operation a crash cut short never
-/// blocks the client's next one.
-fn record(ctx: Ctx, req: u64, lock: u32, kind: Kind, f: &'static str, value: Value) {
-    let process = (u64::from(ctx.id()) << 40) | (req & 0xFF_FFFF_FFFF);
+/// Records an invocation or a completion of an operation on the store's counter of `lock`.
+fn record(ctx: Ctx, process: u64, lock: u32, kind: Kind, f: &'static str, value: Value) {
     ctx.record(Event {
         process,
         kind,

@@ -15,6 +15,7 @@
 //! guess. Models for a register, a compare-and-set register and a key-value store are in
 //! [`models`]; a protocol brings its own by implementing [`Model`].
 
+pub mod generate;
 pub mod history;
 pub mod linearizable;
 pub mod models;
@@ -55,6 +56,15 @@ pub trait Model {
         input: &Self::Input,
         output: Option<&Self::Output>,
     ) -> Option<Self::State>;
+
+    /// Whether `input` never changes the state, whatever the state (a read). The search
+    /// takes such an operation as soon as it can and never tries it elsewhere, which keeps
+    /// histories with many concurrent reads fast. `false` by default, which is always
+    /// sound.
+    fn read_only(&self, input: &Self::Input) -> bool {
+        let _ = input;
+        false
+    }
 
     /// Independent parts of the history, by operation index, each checked alone; one part
     /// (the whole history) by default.
@@ -185,30 +195,65 @@ fn check_parts<M: Model>(
 ) -> Verdict {
     let mut unknown = false;
     for part in parts {
-        match search::check_part(model, ops, &part, budget) {
-            search::Outcome::Linearizable => {}
-            search::Outcome::Unknown => unknown = true,
-            search::Outcome::Stuck { longest, culprit } => {
-                let end = |i: usize| ops[i].ret.as_ref().map_or(u64::MAX, |r| r.0);
-                let c = &ops[culprit];
-                let concurrent = part
-                    .iter()
-                    .copied()
-                    .filter(|&i| i != culprit)
-                    .filter(|&i| ops[i].call_ns <= end(culprit) && c.call_ns <= end(i))
-                    .collect();
-                return Verdict::NotLinearizable(Failure {
-                    part: model.part_name(ops, &part),
-                    longest,
-                    culprit,
-                    concurrent,
-                });
-            }
+        match check_part(model, ops, part, budget).verdict {
+            Verdict::Linearizable => {}
+            Verdict::Unknown => unknown = true,
+            failed => return failed,
         }
     }
     if unknown {
         Verdict::Unknown
     } else {
         Verdict::Linearizable
+    }
+}
+
+/// What the search found for one part of a history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PartResult {
+    /// The part's name ("key 7").
+    pub name: String,
+    /// Its operations, by index into the history.
+    pub ops: Vec<usize>,
+    pub verdict: Verdict,
+    /// The order found: every operation of the part if it is linearizable, the longest
+    /// prefix that could be explained if not, nothing if unknown.
+    pub order: Vec<usize>,
+}
+
+/// Checks one part of `ops` (operation indices, such as [`Model::partition`] gives).
+pub fn check_part<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    part: Vec<usize>,
+    budget: &Budget,
+) -> PartResult {
+    let name = model.part_name(ops, &part);
+    let (verdict, order) = match search::check_part(model, ops, &part, budget) {
+        search::Outcome::Linearizable(order) => (Verdict::Linearizable, order),
+        search::Outcome::Unknown => (Verdict::Unknown, Vec::new()),
+        search::Outcome::Stuck { longest, culprit } => {
+            let end = |i: usize| ops[i].ret.as_ref().map_or(u64::MAX, |r| r.0);
+            let c = &ops[culprit];
+            let concurrent = part
+                .iter()
+                .copied()
+                .filter(|&i| i != culprit)
+                .filter(|&i| ops[i].call_ns <= end(culprit) && c.call_ns <= end(i))
+                .collect();
+            let failure = Failure {
+                part: name.clone(),
+                longest: longest.clone(),
+                culprit,
+                concurrent,
+            };
+            (Verdict::NotLinearizable(failure), longest)
+        }
+    };
+    PartResult {
+        name,
+        ops: part,
+        verdict,
+        order,
     }
 }

@@ -53,6 +53,10 @@ impl<V: Clone + Eq + Hash + Debug> Model for Register<V> {
         None
     }
 
+    fn read_only(&self, input: &RegisterInput<V>) -> bool {
+        *input == RegisterInput::Read
+    }
+
     fn step(
         &self,
         state: &Option<V>,
@@ -187,6 +191,10 @@ impl Model for Kv {
 
     fn init(&self) -> String {
         String::new()
+    }
+
+    fn read_only(&self, input: &KvInput) -> bool {
+        matches!(input, KvInput::Get(_))
     }
 
     fn step(&self, state: &String, input: &KvInput, output: Option<&KvOutput>) -> Option<String> {
