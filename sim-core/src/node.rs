@@ -85,7 +85,8 @@ pub struct Context<'a, N: Node> {
     pub(crate) now_ns: u64,
     pub(crate) clock: &'a NodeClock,
     pub(crate) rng: &'a mut Random,
-    pub(crate) storage: &'a mut Storage<N::Record>,
+    /// The node's disk, allocated on first use.
+    pub(crate) storage: &'a mut Option<Box<Storage<N::Record>>>,
     pub(crate) effects: &'a mut Effects<N>,
 }
 
@@ -134,7 +135,7 @@ impl<N: Node> Context<'_, N> {
 
     /// This node's durable storage.
     pub fn storage(&mut self) -> &mut Storage<N::Record> {
-        self.storage
+        self.storage.get_or_insert_with(Default::default)
     }
 
     /// Reports something the checkers and metrics should know about.

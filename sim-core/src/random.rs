@@ -9,9 +9,6 @@
 //! `rand`, and transcendental functions come from `libm`, so a seed means the same run on
 //! every machine and with every version of the `rand` crates.
 
-use rand_chacha::ChaCha8Rng;
-use rand_core::{Rng, SeedableRng};
-
 /// What a stream of randomness is for. Each purpose gets its own ChaCha stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stream {
@@ -36,31 +33,116 @@ impl Stream {
     }
 }
 
-/// A deterministic random stream (ChaCha8).
+/// A deterministic random stream: ChaCha8 (Bernstein's ChaCha with 8 rounds, a 64-bit
+/// block counter and a 64-bit stream number), the same words `rand_chacha`'s `ChaCha8Rng`
+/// gives for the same key and stream (a test pins it), generated a block at a time.
+///
+/// Compact on purpose: every node has its own stream, and a cluster of a million nodes
+/// keeps a million of them. This is 96 bytes (the seed the key is spread from, the stream,
+/// the next block's number and one block of output); `ChaCha8Rng` buffers four blocks and
+/// is 320 bytes.
 #[derive(Clone, Debug)]
 pub struct Random {
-    rng: ChaCha8Rng,
+    seed: u64,
+    stream: u64,
+    /// The number of the next block to generate.
+    block: u64,
+    /// The current block's words; `used` of them are spent.
+    words: [u32; 16],
+    used: u8,
+}
+
+const CHACHA_CONSTANTS: [u32; 4] = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
+
+#[inline(always)]
+fn quarter_round(x: &mut [u32; 16], a: usize, b: usize, c: usize, d: usize) {
+    x[a] = x[a].wrapping_add(x[b]);
+    x[d] = (x[d] ^ x[a]).rotate_left(16);
+    x[c] = x[c].wrapping_add(x[d]);
+    x[b] = (x[b] ^ x[c]).rotate_left(12);
+    x[a] = x[a].wrapping_add(x[b]);
+    x[d] = (x[d] ^ x[a]).rotate_left(8);
+    x[c] = x[c].wrapping_add(x[d]);
+    x[b] = (x[b] ^ x[c]).rotate_left(7);
 }
 
 impl Random {
     /// The stream for `purpose` under scenario seed `seed`.
     pub fn new(seed: u64, purpose: Stream) -> Self {
-        let mut key = [0u8; 32];
-        // Spread the 64-bit seed over the 256-bit key with splitmix64, so nearby seeds
-        // (0, 1, 2, ... in a sweep) give unrelated keys.
-        let mut state = seed;
-        for chunk in key.chunks_exact_mut(8) {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            chunk.copy_from_slice(&splitmix64(state).to_le_bytes());
+        Random {
+            seed,
+            stream: purpose.id(),
+            block: 0,
+            words: [0; 16],
+            used: 16,
         }
-        let mut rng = ChaCha8Rng::from_seed(key);
-        rng.set_stream(purpose.id());
-        Random { rng }
+    }
+
+    /// The 256-bit key: the 64-bit seed spread with splitmix64, so nearby seeds (0, 1, 2,
+    /// ... in a sweep) give unrelated keys. Recomputed per block (four splitmix64 steps
+    /// beside ChaCha's eighty quarter-round operations), not stored.
+    fn key(&self) -> [u32; 8] {
+        let mut key = [0u32; 8];
+        let mut state = self.seed;
+        for pair in key.chunks_exact_mut(2) {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let word = splitmix64(state);
+            pair[0] = word as u32;
+            pair[1] = (word >> 32) as u32;
+        }
+        key
+    }
+
+    /// The next block of the key stream.
+    #[inline(never)]
+    fn refill(&mut self) {
+        let mut input = [0u32; 16];
+        input[..4].copy_from_slice(&CHACHA_CONSTANTS);
+        input[4..12].copy_from_slice(&self.key());
+        input[12] = self.block as u32;
+        input[13] = (self.block >> 32) as u32;
+        input[14] = self.stream as u32;
+        input[15] = (self.stream >> 32) as u32;
+        let mut x = input;
+        for _ in 0..4 {
+            quarter_round(&mut x, 0, 4, 8, 12);
+            quarter_round(&mut x, 1, 5, 9, 13);
+            quarter_round(&mut x, 2, 6, 10, 14);
+            quarter_round(&mut x, 3, 7, 11, 15);
+            quarter_round(&mut x, 0, 5, 10, 15);
+            quarter_round(&mut x, 1, 6, 11, 12);
+            quarter_round(&mut x, 2, 7, 8, 13);
+            quarter_round(&mut x, 3, 4, 9, 14);
+        }
+        for (w, i) in x.iter_mut().zip(input) {
+            *w = w.wrapping_add(i);
+        }
+        self.words = x;
+        self.block = self.block.wrapping_add(1);
+        self.used = 0;
     }
 
     #[inline]
+    fn next_u32(&mut self) -> u32 {
+        if self.used >= 16 {
+            self.refill();
+        }
+        let w = self.words[self.used as usize];
+        self.used += 1;
+        w
+    }
+
+    /// The next two words, the first as the low half (as `rand_core`'s block RNGs do).
+    #[inline]
     pub fn next_u64(&mut self) -> u64 {
-        self.rng.next_u64()
+        if self.used < 15 {
+            let i = self.used as usize;
+            self.used += 2;
+            return u64::from(self.words[i]) | (u64::from(self.words[i + 1]) << 32);
+        }
+        let lo = self.next_u32();
+        let hi = self.next_u32();
+        u64::from(lo) | (u64::from(hi) << 32)
     }
 
     /// Uniform in [0, 1) with 53 bits of precision.
@@ -120,6 +202,37 @@ pub fn splitmix64(mut z: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_words_are_rand_chachas() {
+        use rand_chacha::ChaCha8Rng;
+        use rand_core::{Rng, SeedableRng};
+        for seed in [0u64, 1, 42, u64::MAX] {
+            for purpose in [
+                Stream::Network,
+                Stream::Faults,
+                Stream::Node(0),
+                Stream::Node(999_999),
+            ] {
+                let mut ours = Random::new(seed, purpose);
+                let mut key = [0u8; 32];
+                for (chunk, word) in key.chunks_exact_mut(4).zip(ours.key()) {
+                    chunk.copy_from_slice(&word.to_le_bytes());
+                }
+                let mut theirs = ChaCha8Rng::from_seed(key);
+                theirs.set_stream(purpose.id());
+                // Across many block boundaries, in both alignments of a u64.
+                for i in 0..1000 {
+                    if i % 7 == 3 {
+                        assert_eq!(ours.next_u32(), theirs.next_u32(), "seed {seed}, draw {i}");
+                    } else {
+                        assert_eq!(ours.next_u64(), theirs.next_u64(), "seed {seed}, draw {i}");
+                    }
+                }
+            }
+        }
+        assert_eq!(std::mem::size_of::<Random>(), 96);
+    }
 
     #[test]
     fn same_seed_and_stream_same_draws() {

@@ -11,7 +11,7 @@
 //! buffers for those effects live as long as the simulation, so the hot path allocates
 //! nothing per event (message values are moved, never boxed).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasherDefault;
 use std::io::Write;
 
@@ -146,12 +146,15 @@ enum Event<M> {
 }
 
 /// What the event loop touches for every event a node handles, kept together so one event
-/// costs few cache lines. Cold state lives in [`Cold`].
+/// costs few cache lines. A node's disk is allocated on its first write, and messages
+/// deferred while it is paused live in a map: a million nodes that never write cost 8
+/// bytes each for both.
 struct NodeSlot<N: Node> {
     /// The process's volatile state; `None` while crashed.
     node: Option<N>,
     rng: Random,
-    clock: NodeClock,
+    /// `None`: a perfect clock (local time is virtual time), the common case, in 8 bytes.
+    clock: Option<Box<NodeClock>>,
     /// Bumped at each crash, so timers set before it never fire after it.
     incarnation: u32,
     paused: bool,
@@ -159,12 +162,8 @@ struct NodeSlot<N: Node> {
     pause: u32,
 }
 
-/// A node's state that most events do not touch.
-struct Cold<N: Node> {
-    storage: Storage<N::Record>,
-    /// Messages and timers that came due while paused, in arrival order.
-    deferred: Vec<Event<N::Message>>,
-}
+/// A node's disk: `None` until it first writes.
+type Disk<R> = Option<Box<Storage<R>>>;
 
 // Fingerprint codes for each kind of processed event.
 const FP_DELIVER: u64 = 1;
@@ -235,7 +234,13 @@ pub struct Simulation<P: Protocol> {
     protocol: P,
     names: Vec<String>,
     nodes: Vec<NodeSlot<P::Node>>,
-    cold: Vec<Cold<P::Node>>,
+    disks: Vec<Disk<<P::Node as Node>::Record>>,
+    /// What the disk of a node that never wrote looks like.
+    empty_disk: Storage<<P::Node as Node>::Record>,
+    /// Messages and timers that came due while a node was paused, in arrival order.
+    deferred: BTreeMap<NodeId, Vec<Event<<P::Node as Node>::Message>>>,
+    /// The clock of every node whose clock is perfect.
+    perfect_clock: NodeClock,
     queue: EventQueue<Event<<P::Node as Node>::Message>>,
     now_ns: u64,
     events: u64,
@@ -276,20 +281,15 @@ impl<P: Protocol> Simulation<P> {
             .map(|id| NodeSlot {
                 node: Some(protocol.make_node(id)),
                 rng: Random::new(seed, Stream::Node(id)),
-                clock: NodeClock::default(),
+                clock: None,
                 incarnation: 0,
                 paused: false,
                 pause: 0,
             })
             .collect();
-        let cold = (0..n)
-            .map(|_| Cold {
-                storage: Storage::default(),
-                deferred: Vec::new(),
-            })
-            .collect();
+        let disks = (0..n).map(|_| None).collect();
         for (id, offset_ns, drift_ppm) in options.clocks {
-            nodes[id as usize].clock = NodeClock::new(offset_ns, drift_ppm);
+            nodes[id as usize].clock = Some(Box::new(NodeClock::new(offset_ns, drift_ppm)));
         }
         let checkers = protocol
             .invariant_names()
@@ -315,7 +315,10 @@ impl<P: Protocol> Simulation<P> {
             protocol,
             names,
             nodes,
-            cold,
+            disks,
+            empty_disk: Storage::default(),
+            deferred: BTreeMap::new(),
+            perfect_clock: NodeClock::default(),
             queue: EventQueue::new(),
             now_ns: 0,
             events: 0,
@@ -376,7 +379,9 @@ impl<P: Protocol> Simulation<P> {
 
     /// The node's durable storage.
     pub fn storage(&self, id: NodeId) -> &Storage<<P::Node as Node>::Record> {
-        &self.cold[id as usize].storage
+        self.disks[id as usize]
+            .as_deref()
+            .unwrap_or(&self.empty_disk)
     }
 
     // ---- Verbs: faults applied now, as if the scenario had scheduled them. ----
@@ -522,8 +527,9 @@ impl<P: Protocol> Simulation<P> {
                     self.drop_on_arrival(from, to, &msg, DropReason::Partition);
                 } else if slot.paused {
                     self.fingerprint.add(FP_DEFER);
-                    self.cold[to as usize]
-                        .deferred
+                    self.deferred
+                        .entry(to)
+                        .or_default()
                         .push(Event::Deliver { from, to, msg });
                 } else {
                     self.network.stats.delivered += 1;
@@ -551,7 +557,7 @@ impl<P: Protocol> Simulation<P> {
                     self.fingerprint.add(FP_TIMER_STALE);
                 } else if slot.paused {
                     self.fingerprint.add(FP_DEFER);
-                    self.cold[node as usize].deferred.push(Event::Timer {
+                    self.deferred.entry(node).or_default().push(Event::Timer {
                         node,
                         incarnation,
                         timer,
@@ -579,7 +585,7 @@ impl<P: Protocol> Simulation<P> {
                 let slot = &mut self.nodes[node as usize];
                 if slot.paused && slot.pause == pause {
                     slot.paused = false;
-                    let deferred = std::mem::take(&mut self.cold[node as usize].deferred);
+                    let deferred = self.deferred.remove(&node).unwrap_or_default();
                     self.fingerprint.add(FP_RESUME);
                     self.fingerprint.add(node as u64);
                     if let Some(t) = self.trace.as_mut() {
@@ -649,9 +655,9 @@ impl<P: Protocol> Simulation<P> {
             id,
             node_count: self.names.len() as u32,
             now_ns: self.now_ns,
-            clock: &slot.clock,
+            clock: slot.clock.as_deref().unwrap_or(&self.perfect_clock),
             rng: &mut slot.rng,
-            storage: &mut self.cold[id as usize].storage,
+            storage: &mut self.disks[id as usize],
             effects: &mut self.effects,
         };
         f(node, &mut ctx);
@@ -822,9 +828,10 @@ impl<P: Protocol> Simulation<P> {
                 if slot.node.take().is_some() {
                     slot.incarnation += 1;
                     slot.paused = false;
-                    let cold = &mut self.cold[n as usize];
-                    cold.storage.crash();
-                    for e in std::mem::take(&mut cold.deferred) {
+                    if let Some(disk) = self.disks[n as usize].as_mut() {
+                        disk.crash();
+                    }
+                    for e in self.deferred.remove(&n).unwrap_or_default() {
                         if let Event::Deliver { .. } = e {
                             self.network.stats.count_drop(DropReason::Crashed);
                         }
@@ -860,11 +867,13 @@ impl<P: Protocol> Simulation<P> {
             Fault::SetLoss(p) => self.network.set_loss(p.0),
             Fault::SetDuplicate(p) => self.network.set_duplicate(p.0),
             Fault::SetLatency(l) => self.network.set_latency(l),
-            Fault::ClockJump { node, by } => {
-                self.nodes[node as usize].clock.jump(self.now_ns, by.0)
-            }
+            Fault::ClockJump { node, by } => self.nodes[node as usize]
+                .clock
+                .get_or_insert_with(Default::default)
+                .jump(self.now_ns, by.0),
             Fault::ClockDrift { node, ppm } => self.nodes[node as usize]
                 .clock
+                .get_or_insert_with(Default::default)
                 .set_drift(self.now_ns, ppm.0),
         }
     }
@@ -874,7 +883,9 @@ impl<P: Protocol> Simulation<P> {
             let view = SlotsView {
                 names: &self.names,
                 slots: &self.nodes,
-                cold: &self.cold,
+                disks: &self.disks,
+                empty_disk: &self.empty_disk,
+                deferred: &self.deferred,
                 messages: self.network.stats,
                 queue: &self.queue,
                 history: &self.history,
@@ -909,7 +920,9 @@ impl<P: Protocol> Simulation<P> {
         let view = SlotsView {
             names: &self.names,
             slots: &self.nodes,
-            cold: &self.cold,
+            disks: &self.disks,
+            empty_disk: &self.empty_disk,
+            deferred: &self.deferred,
             messages: self.network.stats,
             queue: &self.queue,
             history: &self.history,
@@ -945,7 +958,9 @@ impl<P: Protocol> ClusterState for Simulation<P> {
 struct SlotsView<'a, N: Node> {
     names: &'a [String],
     slots: &'a [NodeSlot<N>],
-    cold: &'a [Cold<N>],
+    disks: &'a [Disk<N::Record>],
+    empty_disk: &'a Storage<N::Record>,
+    deferred: &'a BTreeMap<NodeId, Vec<Event<N::Message>>>,
     messages: MessageStats,
     queue: &'a EventQueue<Event<N::Message>>,
     history: &'a [Record],
@@ -962,13 +977,15 @@ impl<N: Node> ClusterView<N> for SlotsView<'_, N> {
         self.slots[node as usize].node.as_ref()
     }
     fn storage(&self, node: NodeId) -> &Storage<N::Record> {
-        &self.cold[node as usize].storage
+        self.disks[node as usize]
+            .as_deref()
+            .unwrap_or(self.empty_disk)
     }
     fn messages(&self) -> MessageStats {
         self.messages
     }
     fn in_flight(&self) -> Vec<(NodeId, NodeId, &N::Message)> {
-        let deferred = self.cold.iter().flat_map(|c| c.deferred.iter());
+        let deferred = self.deferred.values().flatten();
         let queued = self.queue.iter().map(|(_, e)| e);
         queued
             .chain(deferred)
