@@ -7,6 +7,15 @@
 //! fingerprint, checkers and metrics.
 //!
 //! Run: `cargo bench --bench event_loop` (add `-- quick` for 1 M events).
+//!
+//! `cargo bench --bench event_loop -- peer [16,1000,10000,100000]` runs the peers'
+//! forwarding workload instead (N nodes, one message each always in flight, links of 1 to
+//! 1.1 ms, no loss, 10 million deliveries: `../shared/bench/peer-N.ron`) through the whole
+//! simulation, alternately with a floor loop that does only what any heap-based simulator
+//! must (a `std` binary heap of (time, sequence, 16-byte message), one ChaCha8 stream, two
+//! draws per delivery), five pairs per size, and prints the median ratio. Whole
+//! processes, as `../shared/bench/paired.py` runs them, include start-up and parsing; this
+//! measures the loops alone.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -119,7 +128,124 @@ fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// A message of the floor loop: 16 bytes, as the peers' floor program sends.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct FloorMsg {
+    src: u32,
+    dst: u32,
+    hops: u32,
+    kind: u32,
+}
+
+/// The floor: N messages always in flight on a `std` binary heap; per delivery one draw
+/// for the destination and one for the latency, from a single ChaCha8 stream
+/// (`rand_chacha`'s, which buffers four blocks, as the peers' floor program uses).
+fn floor_loop(nodes: u32, deliveries: u64, seed: u64) -> f64 {
+    use rand_chacha::ChaCha8Rng;
+    use rand_core::{Rng, SeedableRng};
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    let mut rng = ChaCha8Rng::from_seed(key);
+    let below =
+        |rng: &mut ChaCha8Rng, n: u64| ((u128::from(rng.next_u64()) * u128::from(n)) >> 64) as u64;
+    let mut heap: BinaryHeap<Reverse<(u64, u64, FloorMsg)>> = BinaryHeap::new();
+    let mut seq = 0;
+    let started = Instant::now();
+    let mut send =
+        |heap: &mut BinaryHeap<_>, rng: &mut ChaCha8Rng, now: u64, from: u32, hops: u32| {
+            let mut dst = below(rng, u64::from(nodes) - 1) as u32;
+            if dst >= from {
+                dst += 1;
+            }
+            let at = now + 1_000_000 + below(rng, 100_000);
+            seq += 1;
+            let msg = FloorMsg {
+                src: from,
+                dst,
+                hops,
+                kind: 0,
+            };
+            heap.push(Reverse((at, seq, msg)));
+        };
+    for from in 0..nodes {
+        send(&mut heap, &mut rng, 0, from, 0);
+    }
+    let mut done = 0;
+    while done < deliveries {
+        let Some(Reverse((now, _, msg))) = heap.pop() else {
+            break;
+        };
+        done += 1;
+        send(&mut heap, &mut rng, now, msg.dst, msg.hops + 1);
+    }
+    done as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The same workload through dsim: deliveries per second of the run.
+fn peer_run(nodes: u32, deliveries: u64) -> f64 {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(dir).expect("the target tmp dir");
+    let path = dir.join(format!("peer-{nodes}.ron"));
+    let text = format!(
+        "(name: \"peer-{nodes}\", seed: 42, limits: (time: \"10h\", events: {deliveries}), \
+         network: (latency: Uniform(min: \"1ms\", max: \"1100us\")), \
+         protocol: PingPong(nodes: {nodes}, tokens_per_node: 1, idle_timeout: \"10s\", \
+         max_silence: \"20s\"))"
+    );
+    std::fs::write(&path, text).expect("write the scenario");
+    let loaded = protocols::builtin()
+        .load(&path.to_string_lossy())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let started = Instant::now();
+    let outcome = loaded.run(42, None);
+    outcome.messages.delivered as f64 / started.elapsed().as_secs_f64()
+}
+
+fn peer(sizes: &[u32]) {
+    const PAIRS: usize = 5;
+    const DELIVERIES: u64 = 10_000_000;
+    println!("the peers' workload: one message per node in flight, 1-1.1 ms links, no loss,");
+    println!("{DELIVERIES} deliveries; {PAIRS} pairs per size, M deliveries/s (medians)");
+    println!("| nodes | floor | dsim | dsim / floor (median, min, max) |");
+    println!("|---:|---:|---:|---|");
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    for &nodes in sizes {
+        let (mut floors, mut sims, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..PAIRS {
+            let sim = peer_run(nodes, DELIVERIES);
+            let floor = floor_loop(nodes, DELIVERIES, 42);
+            ratios.push(sim / floor);
+            floors.push(floor);
+            sims.push(sim);
+        }
+        let (lo, hi) = (
+            ratios.iter().copied().fold(f64::MAX, f64::min),
+            ratios.iter().copied().fold(0.0, f64::max),
+        );
+        println!(
+            "| {nodes} | {:.2} | {:.2} | {:.2} ({lo:.2}, {hi:.2}) |",
+            median(&mut floors) / 1e6,
+            median(&mut sims) / 1e6,
+            median(&mut ratios)
+        );
+    }
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "peer") {
+        let sizes: Vec<u32> = args
+            .get(i + 1)
+            .map_or("16,1000,10000,100000", |s| s.as_str())
+            .split(',')
+            .map(|n| n.parse().expect("node counts, comma-separated"))
+            .collect();
+        peer(&sizes);
+        return;
+    }
     let quick = std::env::args().any(|a| a == "quick");
     let events: u64 = if quick { 1_000_000 } else { 10_000_000 };
     println!("engine throughput, {events} events, ping-pong, 1% loss, no trace");
