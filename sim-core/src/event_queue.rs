@@ -148,7 +148,9 @@ impl<T> EventQueue<T> {
         if items.capacity() <= KEEP_CAPACITY_MAX {
             self.buckets[k] = items;
         }
-        self.due.make_contiguous().sort_unstable_by_key(|i| i.seq);
+        if self.due.len() > 1 {
+            self.due.make_contiguous().sort_unstable_by_key(|i| i.seq);
+        }
     }
 }
 
