@@ -162,6 +162,38 @@ struct NodeSlot<N: Node> {
     pause: u32,
 }
 
+/// Node names packed in one string (a million names like `n123456` cost about 11 bytes
+/// each, not the 40 of a `String` apiece).
+struct Names {
+    text: String,
+    /// Where each name ends in `text`.
+    ends: Vec<u32>,
+}
+
+impl Names {
+    fn new(names: Vec<String>) -> Self {
+        let mut text = String::with_capacity(names.iter().map(String::len).sum());
+        let mut ends = Vec::with_capacity(names.len());
+        for name in names {
+            text.push_str(&name);
+            ends.push(u32::try_from(text.len()).expect("node names under 4 GiB in all"));
+        }
+        Names { text, ends }
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+}
+
+impl std::ops::Index<usize> for Names {
+    type Output = str;
+    fn index(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+}
+
 /// A node's disk: `None` until it first writes.
 type Disk<R> = Option<Box<Storage<R>>>;
 
@@ -232,7 +264,7 @@ type TimerMap<T> = HashMap<TimerId, T, BuildHasherDefault<Fingerprint>>;
 /// ```
 pub struct Simulation<P: Protocol> {
     protocol: P,
-    names: Vec<String>,
+    names: Names,
     nodes: Vec<NodeSlot<P::Node>>,
     disks: Vec<Disk<<P::Node as Node>::Record>>,
     /// What the disk of a node that never wrote looks like.
@@ -270,7 +302,7 @@ impl<P: Protocol> Simulation<P> {
     /// Builds the cluster. Nothing runs until [`run`](Self::run) or
     /// [`run_until`](Self::run_until).
     pub fn new(protocol: P, options: SimOptions) -> Self {
-        let names = protocol.node_names();
+        let names = Names::new(protocol.node_names());
         let n = names.len();
         let seed = options.seed;
         let mut network = PacketSimulator::new(n, options.link, Random::new(seed, Stream::Network));
@@ -352,9 +384,14 @@ impl<P: Protocol> Simulation<P> {
         self.trace = Some(TraceWriter::new(out));
     }
 
-    /// Node names, indexed by id.
-    pub fn names(&self) -> &[String] {
-        &self.names
+    /// Node `id`'s name.
+    pub fn name(&self, id: NodeId) -> &str {
+        &self.names[id as usize]
+    }
+
+    /// How many nodes the cluster has.
+    pub fn node_count(&self) -> usize {
+        self.names.len()
     }
 
     /// The current virtual time.
@@ -723,7 +760,7 @@ impl<P: Protocol> Simulation<P> {
                         self.violation = Some(Violation {
                             invariant: c.name().to_string(),
                             time_ns: self.now_ns,
-                            node: Some(self.names[id as usize].clone()),
+                            node: Some(self.names[id as usize].to_string()),
                             message,
                         });
                     }
@@ -790,7 +827,7 @@ impl<P: Protocol> Simulation<P> {
     }
 
     fn apply_fault(&mut self, fault: Fault<NodeId>, origin: FaultOrigin) {
-        let description = fault.describe(&self.names);
+        let description = fault.describe_by(|n| self.names[*n as usize].to_string());
         self.fingerprint.add(FP_FAULT);
         self.fingerprint.add_hash(description.as_str());
         if let Some(t) = self.trace.as_mut() {
@@ -799,7 +836,7 @@ impl<P: Protocol> Simulation<P> {
                 | Fault::Restart(n)
                 | Fault::Pause { node: n, .. }
                 | Fault::ClockJump { node: n, .. }
-                | Fault::ClockDrift { node: n, .. } => self.names[*n as usize].as_str(),
+                | Fault::ClockDrift { node: n, .. } => &self.names[*n as usize],
                 _ => "network",
             };
             t.begin(self.now_ns, subject, "fault")
@@ -956,7 +993,7 @@ impl<P: Protocol> ClusterState for Simulation<P> {
 }
 
 struct SlotsView<'a, N: Node> {
-    names: &'a [String],
+    names: &'a Names,
     slots: &'a [NodeSlot<N>],
     disks: &'a [Disk<N::Record>],
     empty_disk: &'a Storage<N::Record>,
