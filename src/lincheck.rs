@@ -14,7 +14,7 @@ use std::fmt;
 use sim_core::linearizability::history::{describe, Event, Paired, Record};
 use sim_core::linearizability::models::{Kv, Register};
 use sim_core::linearizability::{
-    check_part, operations, Budget, Failure, FromHistory, PartResult, Verdict,
+    check_part, combine, operations, Budget, Failure, FromHistory, PartResult, Verdict,
 };
 
 pub use sim_core::linearizability::history::{Kind, Value};
@@ -265,28 +265,15 @@ fn run<M: FromHistory>(
             message,
         })?;
     let mut parts = Vec::new();
-    let mut failed = None;
-    let mut unknown = false;
     for part in model.partition(&ops) {
         let started = std::time::Instant::now();
         let result = check_part(model, &ops, part, budget);
-        match &result.verdict {
-            Verdict::Linearizable => {}
-            Verdict::Unknown => unknown = true,
-            v @ Verdict::NotLinearizable(_) => {
-                failed.get_or_insert_with(|| v.clone());
-            }
-        }
         parts.push(PartReport {
             result,
             elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
         });
     }
-    let verdict = match failed {
-        Some(v) => v,
-        None if unknown => Verdict::Unknown,
-        None => Verdict::Linearizable,
-    };
+    let verdict = combine(parts.iter().map(|p| p.result.verdict.clone()));
     Ok(Report {
         verdict,
         parts,

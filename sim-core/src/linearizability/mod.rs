@@ -193,9 +193,19 @@ fn check_parts<M: Model>(
     parts: Vec<Vec<usize>>,
     budget: &Budget,
 ) -> Verdict {
+    combine(
+        parts
+            .into_iter()
+            .map(|part| check_part(model, ops, part, budget).verdict),
+    )
+}
+
+/// A whole history's verdict from its parts': the first failure, else unknown if any part
+/// is, else linearizable. Stops at the first failure (parts still to check are not).
+pub fn combine(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
     let mut unknown = false;
-    for part in parts {
-        match check_part(model, ops, part, budget).verdict {
+    for verdict in verdicts {
+        match verdict {
             Verdict::Linearizable => {}
             Verdict::Unknown => unknown = true,
             failed => return failed,
