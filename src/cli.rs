@@ -117,6 +117,28 @@ enum Command {
         #[arg(long, value_name = "TIME")]
         to: Option<String>,
     },
+    /// Write one self-contained HTML page to explore a run: lanes, labelled messages, drops,
+    /// faults, client operations and the violation, with zoom, pan, details and filters. By
+    /// default the whole run, or (if it holds more messages than a page does) the last
+    /// messages before the violation, or the first ones.
+    View {
+        /// The scenario file (RON).
+        scenario: String,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Where to write the page (.html).
+        #[arg(short, long, value_name = "FILE")]
+        output: String,
+        /// Start of the window (a duration, e.g. 1.5s).
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// End of the window.
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        /// The most messages on the page (and as many timers and observations).
+        #[arg(long, value_name = "N", default_value_t = crate::view::MESSAGES_MAX_DEFAULT)]
+        max_messages: usize,
+    },
     /// Shrink a failing seed: write the smallest scenario with an explicit fault schedule
     /// (no nemesis) that still fails the same invariant at that seed.
     Shrink {
@@ -384,27 +406,10 @@ fn execute(registry: &Registry, cli: Args) -> ExitCode {
                 Ok(s) => s,
                 Err(e) => return fail_input(e),
             };
-            let parse = |t: Option<String>| -> Result<Option<u64>, String> {
-                t.map(|t| {
-                    sim_core::time::parse_duration_ns(&t).and_then(|ns| {
-                        u64::try_from(ns).map_err(|_| format!("time `{t}` is negative"))
-                    })
-                })
-                .transpose()
+            let (from, to) = match window(from, to) {
+                Ok(w) => w,
+                Err(e) => return fail_input(e),
             };
-            let (from, to) = match (parse(from), parse(to)) {
-                (Ok(f), Ok(t)) => (f, t),
-                (Err(e), _) | (_, Err(e)) => return fail_input(e),
-            };
-            if let (Some(f), Some(t)) = (from, to) {
-                if f >= t {
-                    return fail_input(format!(
-                        "the window ends ({}) before it starts ({}): give --from before --to",
-                        sim_core::time::format_ns(t),
-                        sim_core::time::format_ns(f)
-                    ));
-                }
-            }
             let seed = seed.unwrap_or(loaded.scenario.seed);
             let picture = diagram::space_time(&loaded, seed, from, to);
             let stem = Path::new(&output).with_extension("");
@@ -421,6 +426,59 @@ fn execute(registry: &Registry, cli: Args) -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail_input(e),
+            }
+        }
+        Command::View {
+            scenario,
+            seed,
+            output,
+            from,
+            to,
+            max_messages,
+        } => {
+            let loaded = match registry.load(&scenario) {
+                Ok(s) => s,
+                Err(e) => return fail_input(e),
+            };
+            let (from_ns, to_ns) = match window(from, to) {
+                Ok(w) => w,
+                Err(e) => return fail_input(e),
+            };
+            if max_messages == 0 {
+                return fail_input("--max-messages must be at least 1");
+            }
+            let seed = seed.unwrap_or(loaded.scenario.seed);
+            let options = crate::view::ViewOptions {
+                from_ns,
+                to_ns,
+                messages_max: max_messages,
+            };
+            let page = crate::view::view(&loaded, seed, options);
+            let path = Path::new(&output);
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                if let Err(e) = std::fs::create_dir_all(dir) {
+                    return fail_input(format!("cannot create {}: {e}", dir.display()));
+                }
+            }
+            if let Err(e) = reports::files::write_whole(path, page.html.as_bytes()) {
+                return fail_input(e);
+            }
+            let verdict = match &page.outcome.violation {
+                Some(v) => format!(
+                    "{} violated at {}",
+                    v.invariant,
+                    sim_core::time::format_ns(v.time_ns)
+                ),
+                None => "every invariant held".to_string(),
+            };
+            emit(&format!(
+                "wrote {output} ({} of {} messages; {verdict})\n",
+                page.messages_shown, page.messages_total
+            ));
+            if page.outcome.violation.is_some() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
             }
         }
         Command::Shrink {
@@ -589,6 +647,29 @@ fn emit(text: &str) {
     {
         std::process::exit(0);
     }
+}
+
+/// `--from` and `--to` as nanoseconds; an error if either is not a duration, or the window
+/// ends before it starts.
+fn window(from: Option<String>, to: Option<String>) -> Result<(Option<u64>, Option<u64>), String> {
+    let parse = |t: Option<String>| -> Result<Option<u64>, String> {
+        t.map(|t| {
+            sim_core::time::parse_duration_ns(&t)
+                .and_then(|ns| u64::try_from(ns).map_err(|_| format!("time `{t}` is negative")))
+        })
+        .transpose()
+    };
+    let (from, to) = (parse(from)?, parse(to)?);
+    if let (Some(f), Some(t)) = (from, to) {
+        if f >= t {
+            return Err(format!(
+                "the window ends ({}) before it starts ({}): give --from before --to",
+                sim_core::time::format_ns(t),
+                sim_core::time::format_ns(f)
+            ));
+        }
+    }
+    Ok((from, to))
 }
 
 fn fail_input(message: impl std::fmt::Display) -> ExitCode {

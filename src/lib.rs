@@ -40,6 +40,8 @@ pub mod lincheck;
 pub mod shrink;
 pub mod summary;
 pub mod sweep;
+pub mod trace_window;
+pub mod view;
 
 pub use cli::Cli;
 

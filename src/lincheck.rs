@@ -174,14 +174,11 @@ fn parse_line(text: &str, line: usize) -> Result<Option<Record>, BadInput> {
         None => return Err(bad("no :process".into())),
     };
     let kind = match get("type") {
-        Some(Value::Keyword(k)) => match k.as_str() {
-            "invoke" => Kind::Invoke,
-            "ok" => Kind::Ok,
-            "fail" => Kind::Fail,
-            "info" => Kind::Info,
-            other => {
+        Some(Value::Keyword(k)) => match Kind::from_keyword(&k) {
+            Some(kind) => kind,
+            None => {
                 return Err(bad(format!(
-                    ":type :{other} is not one of :invoke, :ok, :fail, :info"
+                    ":type :{k} is not one of :invoke, :ok, :fail, :info"
                 )))
             }
         },

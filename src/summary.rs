@@ -110,6 +110,9 @@ impl<'a> Summary<'a> {
             "invariants": o.invariants.iter().map(|name| json!({
                 "name": name,
                 "held": o.violation.as_ref().is_none_or(|v| v.invariant != *name),
+                // False where the run stopped at another invariant's violation: this one
+                // held as far as the run went, and one judged at the end was not judged.
+                "whole_run": o.violation.is_none(),
             })).collect::<Vec<_>>(),
             "violations": o.violation.iter().collect::<Vec<_>>(),
             "metrics": o.metrics,
@@ -233,7 +236,17 @@ impl<'a> Summary<'a> {
                         v.message
                     );
                 }
-                _ => {
+                Some(v) => {
+                    // Checked as far as the run went: a check made only at a run's end
+                    // (the history's linearizability, say) was not made at all.
+                    let _ = writeln!(
+                        s,
+                        "invariant    {name}: held until the run stopped at {} (not judged \
+                         if it is judged at a run's end)",
+                        format_ns(v.time_ns)
+                    );
+                }
+                None => {
                     let _ = writeln!(s, "invariant    {name}: held");
                 }
             }

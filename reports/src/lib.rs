@@ -11,6 +11,7 @@
 //! | [`diagram`] | the space-time diagram of a run |
 //! | [`compare`] | several runs side by side: commit latency histograms, blocking time |
 //! | [`history`] | a client history, Porcupine style: the order found, the operation that breaks it |
+//! | [`view`] | `dsim view`: one HTML page to explore a run (not a chart: a page with its own script) |
 
 pub mod balance;
 pub mod bars;
@@ -19,6 +20,7 @@ pub mod diagram;
 pub mod files;
 pub mod history;
 pub mod timeline;
+pub mod view;
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;

@@ -719,6 +719,18 @@ impl<P: Protocol> Simulation<P> {
         }
         if !self.effects.history.is_empty() {
             let now_ns = self.now_ns;
+            if let Some(t) = self.trace.as_mut() {
+                for event in &self.effects.history {
+                    t.begin(now_ns, &self.names[id as usize], "record")
+                        .num("process", event.process)
+                        .str("type", event.kind.keyword())
+                        .str("f", &event.f);
+                    if let Some(key) = &event.key {
+                        t.str("key", &key.to_string());
+                    }
+                    t.str("value", &event.value.to_string()).end();
+                }
+            }
             let recorded = self.effects.history.drain(..).map(|event| Record {
                 time_ns: now_ns,
                 event,

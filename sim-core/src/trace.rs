@@ -10,10 +10,11 @@
 //! | `send` | `to`, `msg`, `deliver_at_ns` (and `duplicate_at_ns` if duplicated) |
 //! | `deliver` | `from`, `msg` |
 //! | `drop` | `from`, `to`, `reason` (`loss`, `partition`, `crashed`), `msg` |
-//! | `timer` | `tag` |
+//! | `timer` | `timer` (the timer's value, as the protocol prints it) |
 //! | `fault` | `fault` (the kind), `what` (a description), `origin` (`scheduled`, `nemesis`) |
 //! | `resume` | |
 //! | `observe` | `what` |
+//! | `record` | `process`, `type` (`invoke`, `ok`, `fail`, `info`), `f`, `key` (if any), `value` (EDN): a client's history entry |
 //! | `violation` | `invariant`, `message` |
 
 use std::fmt::{Debug, Write as _};

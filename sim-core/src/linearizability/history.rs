@@ -43,6 +43,13 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The kind a keyword names (`"ok"`), if any: the inverse of [`Kind::keyword`].
+    pub fn from_keyword(keyword: &str) -> Option<Kind> {
+        [Kind::Invoke, Kind::Ok, Kind::Fail, Kind::Info]
+            .into_iter()
+            .find(|k| k.keyword() == keyword)
+    }
+
     pub fn keyword(self) -> &'static str {
         match self {
             Kind::Invoke => "invoke",
@@ -165,18 +172,29 @@ pub fn pair(
 /// `process 3 :write key 7 12 → ok`, `process 4 :read key 7 nil → 12`, or `→ ?` for an
 /// operation that may or may not have taken effect.
 pub fn describe(invoke: &Event, done: Option<&Event>) -> String {
-    let key = invoke
-        .key
-        .as_ref()
-        .map(|k| format!("key {k} "))
-        .unwrap_or_default();
+    describe_parts(
+        invoke.process,
+        &invoke.f,
+        invoke.key.as_ref().map(|k| k as &dyn fmt::Display),
+        &invoke.value,
+        done.map(|d| (d.kind, &d.value as &dyn fmt::Display)),
+    )
+}
+
+/// [`describe`] from an operation's parts as text: how `dsim view` names an operation it
+/// read back from a trace, in the very words the `linearizable` invariant uses.
+pub fn describe_parts(
+    process: u64,
+    f: &str,
+    key: Option<&dyn fmt::Display>,
+    value: &dyn fmt::Display,
+    done: Option<(Kind, &dyn fmt::Display)>,
+) -> String {
+    let key = key.map(|k| format!("key {k} ")).unwrap_or_default();
     let result = match done {
-        Some(d) if d.kind == Kind::Ok => d.value.to_string(),
-        Some(d) if d.kind == Kind::Fail => "failed".to_string(),
+        Some((Kind::Ok, v)) => v.to_string(),
+        Some((Kind::Fail, _)) => "failed".to_string(),
         _ => "? (indeterminate)".to_string(),
     };
-    format!(
-        "process {} :{} {key}{} → {result}",
-        invoke.process, invoke.f, invoke.value
-    )
+    format!("process {process} :{f} {key}{value} → {result}")
 }
