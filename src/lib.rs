@@ -25,7 +25,7 @@
 //! fn main() -> std::process::ExitCode {
 //!     dsim::Cli::new()                   // the built-in protocols
 //!         .protocol::<PbRegisterOptions>() // plus yours
-//!         .run()                          // run, check, sweep, merge, shrink, diagram, ...
+//!         .run()                          // run, check, sweep, merge, shrink, diagram, view, ...
 //! }
 //! ```
 //!

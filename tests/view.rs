@@ -345,6 +345,17 @@ fn the_page_works_in_a_real_browser() {
     }
     let deep = state(&browser);
     assert!(span(&deep) <= 2_000.0, "down to microseconds: {deep}");
+    // The story of the bug, as the README shows it: c1 takes the lock and writes while c0
+    // is paused; c0 wakes and writes (selected).
+    let late_write = rows(&data, "messages")
+        .iter()
+        .position(|m| m[0] == 3_500_000_000u64 && m[9].as_str().unwrap().starts_with("Write"))
+        .unwrap();
+    browser.eval(
+        "window.dsimView.setView(3.31e9, 3.515e9); window.dsimView.select('message', arguments[0]);",
+        json!([late_write]),
+    );
+    browser.screenshot(&dir.join("lock-lease-pause-story.png"));
     no_errors(&browser, "lock-lease-pause, driven");
 
     // 2. The linearizability failure: the client lanes, and the jump goes to the operation

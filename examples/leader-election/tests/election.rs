@@ -138,6 +138,17 @@ fn the_binary_runs_every_command_on_the_new_protocol() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(std::fs::read_to_string(&svg).unwrap().contains("n4"));
+    // ... and its page: exit 1 (it fails), the election's own messages inside
+    let html = dir.join("min.html");
+    let out = election(&["view", min, "-o", html.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("\"RequestVote\"") && page.contains("election_safety"));
     // compare, and a trace
     let out = election(&["compare", SAFE, FORGETFUL]);
     let table = String::from_utf8_lossy(&out.stdout);

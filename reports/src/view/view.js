@@ -411,7 +411,8 @@
         ctx.lineWidth = 1;
       }
       if (b - a > 60) {
-        ctx.fillStyle = "#fff"; ctx.font = "10px system-ui, sans-serif"; ctx.textAlign = "left";
+        ctx.fillStyle = "#fff"; ctx.font = "10px system-ui, sans-serif";
+        ctx.textAlign = "left"; ctx.textBaseline = "middle";
         var label = op[4].replace(/^process \d+ /, "");
         ctx.save(); ctx.beginPath(); ctx.rect(a, y, b - a, hgt); ctx.clip();
         ctx.fillText(label, a + 3, y + hgt / 2); ctx.restore();
