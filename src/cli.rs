@@ -29,6 +29,17 @@ struct Args {
     command: Command,
 }
 
+/// A stretch of a run, as `diagram` and `view` take it.
+#[derive(clap::Args, Debug)]
+struct WindowArgs {
+    /// Start of the window (a duration, e.g. 1.5s).
+    #[arg(long, value_name = "TIME")]
+    from: Option<String>,
+    /// End of the window.
+    #[arg(long, value_name = "TIME")]
+    to: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run a scenario and print what happened.
@@ -110,12 +121,8 @@ enum Command {
         /// Where to write the picture (an .svg; a .png is written beside it).
         #[arg(short, long, value_name = "FILE")]
         output: String,
-        /// Start of the window (a duration, e.g. 1.5s).
-        #[arg(long, value_name = "TIME")]
-        from: Option<String>,
-        /// End of the window.
-        #[arg(long, value_name = "TIME")]
-        to: Option<String>,
+        #[command(flatten)]
+        window: WindowArgs,
     },
     /// Write one self-contained HTML page to explore a run: lanes, labelled messages, drops,
     /// faults, client operations and the violation, with zoom, pan, details and filters. By
@@ -129,12 +136,8 @@ enum Command {
         /// Where to write the page (.html).
         #[arg(short, long, value_name = "FILE")]
         output: String,
-        /// Start of the window (a duration, e.g. 1.5s).
-        #[arg(long, value_name = "TIME")]
-        from: Option<String>,
-        /// End of the window.
-        #[arg(long, value_name = "TIME")]
-        to: Option<String>,
+        #[command(flatten)]
+        window: WindowArgs,
         /// The most messages on the page (and as many timers and observations).
         #[arg(long, value_name = "N", default_value_t = crate::view::MESSAGES_MAX_DEFAULT)]
         max_messages: usize,
@@ -399,8 +402,7 @@ fn execute(registry: &Registry, cli: Args) -> ExitCode {
             scenario,
             seed,
             output,
-            from,
-            to,
+            window: WindowArgs { from, to },
         } => {
             let loaded = match registry.load(&scenario) {
                 Ok(s) => s,
@@ -432,8 +434,7 @@ fn execute(registry: &Registry, cli: Args) -> ExitCode {
             scenario,
             seed,
             output,
-            from,
-            to,
+            window: WindowArgs { from, to },
             max_messages,
         } => {
             let loaded = match registry.load(&scenario) {

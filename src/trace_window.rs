@@ -638,7 +638,9 @@ impl Collector {
 fn spans(faults: &[FaultMark], from_ns: u64, to_ns: u64) -> Vec<Span> {
     let mut out = Vec::new();
     let mut down: BTreeMap<u32, (u64, SpanKind, String)> = BTreeMap::new();
+    // A partition into groups replaces the one before; one-way cuts add up; a heal ends all.
     let mut partition: Option<(u64, String)> = None;
+    let mut one_way: Vec<(u64, String)> = Vec::new();
     let mut close = |node: Option<u32>, (start, kind, what): (u64, SpanKind, String), end: u64| {
         let (a, b) = (start.max(from_ns), end.min(to_ns));
         if b > a || (b == a && start == end) {
@@ -672,14 +674,15 @@ fn spans(faults: &[FaultMark], from_ns: u64, to_ns: u64) -> Vec<Span> {
                     }
                 }
             }
-            ("partition" | "partition_one_way", None) => {
+            ("partition", None) => {
                 if let Some((start, what)) = partition.take() {
                     close(None, (start, SpanKind::Partitioned, what), f.at_ns);
                 }
                 partition = Some((f.at_ns, f.what.clone()));
             }
+            ("partition_one_way", None) => one_way.push((f.at_ns, f.what.clone())),
             ("heal", None) => {
-                if let Some((start, what)) = partition.take() {
+                for (start, what) in partition.take().into_iter().chain(one_way.drain(..)) {
                     close(None, (start, SpanKind::Partitioned, what), f.at_ns);
                 }
             }
@@ -689,7 +692,7 @@ fn spans(faults: &[FaultMark], from_ns: u64, to_ns: u64) -> Vec<Span> {
     for (n, span) in down {
         close(Some(n), span, to_ns);
     }
-    if let Some((start, what)) = partition {
+    for (start, what) in partition.into_iter().chain(one_way) {
         close(None, (start, SpanKind::Partitioned, what), to_ns);
     }
     out.retain(|s| s.to_ns > s.from_ns);
@@ -957,8 +960,10 @@ mod tests {
             f(15, None, "partition"),
             f(20, Some(0), "restart"),
             f(25, None, "partition"),
+            f(27, None, "partition_one_way"),
+            f(28, None, "partition_one_way"),
             f(30, Some(1), "pause"),
-            f(35, None, "heal"),
+            f(31, None, "heal"),
         ];
         let spans = spans(&faults, 10, 32);
         let got: Vec<(Option<u32>, u64, u64, SpanKind)> = spans
@@ -970,7 +975,9 @@ mod tests {
             [
                 (Some(0), 10, 20, SpanKind::Crashed),
                 (None, 15, 25, SpanKind::Partitioned),
-                (None, 25, 32, SpanKind::Partitioned),
+                (None, 25, 31, SpanKind::Partitioned),
+                (None, 27, 31, SpanKind::Partitioned),
+                (None, 28, 31, SpanKind::Partitioned),
                 (Some(1), 30, 32, SpanKind::Paused),
             ]
         );

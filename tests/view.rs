@@ -397,6 +397,29 @@ fn the_page_works_in_a_real_browser() {
         "the coordinator's events: {events}"
     );
     browser.screenshot(&dir.join("2pc-nemesis.png"));
+    // Filters, by clicking their check boxes: a kind of message, then a node.
+    browser.eval(
+        "window.dsimView.fit(); window.dsimView.timeDraw();",
+        json!([]),
+    );
+    let before = state(&browser)["visible"].as_u64().unwrap();
+    browser.click("#kind-filter summary");
+    browser.click("#kind-menu input[data-i='0']");
+    browser.eval("window.dsimView.timeDraw();", json!([]));
+    let fewer = state(&browser)["visible"].as_u64().unwrap();
+    assert!(
+        0 < fewer && fewer < before,
+        "hiding a kind: {before} → {fewer}"
+    );
+    browser.click("#node-filter summary");
+    browser.click("#node-menu input[data-i='0']");
+    browser.eval("window.dsimView.timeDraw();", json!([]));
+    let without = state(&browser)["visible"].as_u64().unwrap();
+    assert!(
+        without < fewer,
+        "hiding the coordinator: {fewer} → {without}"
+    );
+    no_errors(&browser, "2pc-nemesis, filtered");
 
     // 4. Busy runs: zoomed out, lanes show how often each node sends; zoomed in, arrows.
     let page = dir.join("hashing-nemesis.html");

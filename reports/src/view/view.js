@@ -162,20 +162,30 @@
     ctx.beginPath(); ctx.moveTo(GUTTER, AXIS - 0.5); ctx.lineTo(width - RIGHT, AXIS - 0.5); ctx.stroke();
   }
 
+  // Partitions in force together: each label on a row of its own.
+  var labelRow = spans.map(function (s, i) {
+    if (s[3] !== "partition") return 0;
+    var row = 0;
+    for (var j = 0; j < i; j++) {
+      if (spans[j][3] === "partition" && spans[j][1] <= s[1] && spans[j][2] > s[1]) row++;
+    }
+    return row;
+  });
+
   function drawSpans() {
     spans.forEach(function (s, i) {
       var a = x(s[1]), b = x(s[2]);
       if (b < GUTTER || a > width) return;
       a = Math.max(a, GUTTER); b = Math.min(b, width - RIGHT);
       if (s[3] === "partition") {
-        ctx.fillStyle = "rgba(255, 205, 110, 0.22)";
+        ctx.fillStyle = "rgba(255, 205, 110, 0.16)";
         ctx.fillRect(a, AXIS, Math.max(1, b - a), lanes.length * LANE);
         ctx.font = "11px system-ui, sans-serif";
         if (ctx.measureText(s[4]).width + 6 < b - a) {
           ctx.fillStyle = "#8a5a00";
           ctx.textAlign = "left";
           ctx.textBaseline = "top";
-          ctx.fillText(s[4], a + 3, AXIS + 2);
+          ctx.fillText(s[4], a + 3, AXIS + 2 + 13 * labelRow[i]);
         }
       } else if (laneOf[s[0]] >= 0) {
         var y = laneY(s[0]);
@@ -770,18 +780,19 @@
   }
   function stepFault(direction) {
     if (!faults.length) return;
-    var mid = (state.from + state.to) / 2;
     var current = state.selected && state.selected.type === "fault" ? state.selected.index : null;
+    // From the selected fault; with none, from what is in sight: the first fault from the
+    // view's left edge, or the last up to its right edge.
     var next = null;
     if (direction > 0) {
       for (var i = 0; i < faultOrder.length; i++) {
         var f = faults[faultOrder[i]];
-        if (current != null ? faultOrder[i] > current : f[0] > mid + 1) { next = faultOrder[i]; break; }
+        if (current != null ? faultOrder[i] > current : f[0] >= state.from) { next = faultOrder[i]; break; }
       }
     } else {
       for (var j = faultOrder.length - 1; j >= 0; j--) {
         var g = faults[faultOrder[j]];
-        if (current != null ? faultOrder[j] < current : g[0] < mid - 1) { next = faultOrder[j]; break; }
+        if (current != null ? faultOrder[j] < current : g[0] <= state.to) { next = faultOrder[j]; break; }
       }
     }
     if (next == null) return;
