@@ -176,6 +176,13 @@ impl<T> EventQueue<T> {
         }
     }
 
+    /// The `nth` earliest event, if it is in the due run already (where it costs nothing
+    /// to look at): what the event loop prefetches for while it handles earlier ones.
+    #[inline]
+    pub fn peek_due(&self, nth: usize) -> Option<&T> {
+        self.due.get(nth).map(|i| &i.value)
+    }
+
     /// Removes and returns the earliest event.
     #[inline]
     pub fn pop(&mut self) -> Option<(u64, T)> {

@@ -162,6 +162,27 @@ struct NodeSlot<N: Node> {
     pause: u32,
 }
 
+/// How many events ahead the loop prefetches the node of (0: the next).
+const PREFETCH_AHEAD: usize = 1;
+
+/// Asks the processor to bring `value`'s cache lines in: a hint, with no effect on what
+/// the program computes.
+#[inline(always)]
+fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let start = value as *const T as *const i8;
+        for offset in (0..std::mem::size_of::<T>()).step_by(64) {
+            // SAFETY: a prefetch reads nothing into the program and cannot fault, whatever
+            // the address; this one is inside `value`.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(offset)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}
+
 /// Node names packed in one string (a million names like `n123456` cost about 11 bytes
 /// each, not the 40 of a `String` apiece).
 struct Names {
@@ -539,6 +560,15 @@ impl<P: Protocol> Simulation<P> {
         self.now_ns = time_ns;
         self.events += 1;
         self.fingerprint.add(time_ns);
+        // With 100,000 nodes and more, the node of an event soon to come is rarely in
+        // cache: ask for it now, while this one is handled.
+        if let Some(Event::Deliver { to: n, .. } | Event::Timer { node: n, .. }) =
+            self.queue.peek_due(PREFETCH_AHEAD)
+        {
+            if let Some(slot) = self.nodes.get(*n as usize) {
+                prefetch(slot);
+            }
+        }
         self.dispatch(event);
         self.violation.is_some().then_some(StopReason::Violation)
     }
