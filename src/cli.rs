@@ -473,7 +473,7 @@ fn execute(registry: &Registry, cli: Args) -> ExitCode {
                 None => "every invariant held".to_string(),
             };
             emit(&format!(
-                "wrote {output} ({} of {} messages; {verdict})\n",
+                "wrote {output} ({} of the run's {} messages; {verdict})\n",
                 page.messages_shown, page.messages_total
             ));
             if page.outcome.violation.is_some() {

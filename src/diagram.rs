@@ -57,7 +57,7 @@ pub fn space_time(
     let ms = |ns: u64| ns as f64 / 1e6;
     let (lo, hi) = (ms(window.from_ns), ms(window.to_ns));
     let mut d = SpaceTime {
-        nodes: loaded.names.clone(),
+        nodes: loaded.names.to_vec(),
         from_ms: ms(from_ns),
         to_ms: ms(to_ns),
         ..SpaceTime::default()
@@ -105,7 +105,7 @@ pub fn space_time(
     if let Some(v) = window.violation.as_ref().filter(|v| v.at_ns <= to_ns) {
         let on = v
             .node
-            .map(|n| loaded.names[n as usize].as_str())
+            .map(|n| &loaded.names[n as usize])
             .unwrap_or("the cluster");
         d.violation = Some((
             ms(v.at_ns),

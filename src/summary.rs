@@ -118,7 +118,7 @@ impl<'a> Summary<'a> {
             "metrics": o.metrics,
             "faults": o.faults.iter().map(|f| json!({
                 "at_ns": f.at_ns,
-                "what": f.fault.describe(names),
+                "what": f.fault.describe_by(|n| names[*n as usize].to_string()),
                 "origin": f.origin,
             })).collect::<Vec<_>>(),
             "wall_time_s": self.wall.as_secs_f64(),

@@ -329,7 +329,7 @@ fn kind_field(line: &[u8]) -> &[u8] {
 }
 
 impl Collector {
-    pub fn new(names: &[String], options: WindowOptions) -> Self {
+    pub fn new(names: impl IntoIterator<Item = impl AsRef<str>>, options: WindowOptions) -> Self {
         let WindowOptions {
             from_ns,
             to_ns,
@@ -340,9 +340,9 @@ impl Collector {
         Collector {
             line: Vec::new(),
             names: names
-                .iter()
+                .into_iter()
                 .enumerate()
-                .map(|(i, n)| (n.clone(), i as u32))
+                .map(|(i, n)| (n.as_ref().to_string(), i as u32))
                 .collect(),
             from_ns,
             to_ns,
@@ -814,7 +814,7 @@ impl Write for Shared {
 
 /// Runs `loaded` at `seed` as far as the window's end and reads the window from its trace.
 pub fn collect(loaded: &LoadedScenario, seed: u64, options: WindowOptions) -> TraceWindow {
-    let collector = Collector::new(&loaded.names, options);
+    let collector = Collector::new(loaded.names.iter(), options);
     let shared = Shared(Rc::new(RefCell::new(Some(collector))));
     let mut upto = loaded.clone();
     upto.scenario.limits.time.0 = upto.scenario.limits.time.0.min(options.to_ns.max(1));
@@ -832,7 +832,7 @@ mod tests {
     }
 
     fn read(lines: &[&str], options: WindowOptions) -> TraceWindow {
-        let mut c = Collector::new(&names(), options);
+        let mut c = Collector::new(names(), options);
         for line in lines {
             c.write_all(line.as_bytes()).unwrap();
             c.write_all(b"\n").unwrap();

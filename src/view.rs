@@ -52,7 +52,7 @@ impl Default for ViewOptions {
 pub struct View {
     pub html: String,
     pub outcome: RunOutcome,
-    /// Messages on the page, of those sent in the window.
+    /// Messages on the page, and in the whole run.
     pub messages_shown: usize,
     pub messages_total: u64,
 }
@@ -113,7 +113,7 @@ pub fn view(loaded: &LoadedScenario, seed: u64, options: ViewOptions) -> View {
     View {
         html: reports::view::page(&title, &data),
         messages_shown: window.messages.len(),
-        messages_total: window.messages_total,
+        messages_total: outcome.messages.sent,
         outcome,
     }
 }
@@ -129,13 +129,13 @@ fn window_note(
     let mut parts = Vec::new();
     let whole_run = from_ns == 0 && to_ns >= outcome.end_time_ns;
     if window.messages.len() as u64 >= messages_max as u64
-        && outcome.messages.sent + outcome.messages.dropped > messages_max as u64
+        && outcome.messages.sent > messages_max as u64
     {
         parts.push(format!(
             "This page holds {} messages of the run's {} ({} – {}); a page holds at most {} \
              (--max-messages).",
             window.messages.len(),
-            outcome.messages.sent + outcome.messages.dropped,
+            outcome.messages.sent,
             format_ns(window.from_ns),
             format_ns(window.to_ns),
             messages_max
@@ -302,7 +302,7 @@ fn client_lanes(
                 let same = lanes.iter().filter(|&&(n, _)| n == op.node).count();
                 let name = &loaded.names[op.node as usize];
                 labels.push(if same == 0 {
-                    name.clone()
+                    name.to_string()
                 } else {
                     format!("{name} ({})", same + 1)
                 });

@@ -75,6 +75,7 @@ pub mod event_queue;
 pub mod faults;
 pub mod fingerprint;
 pub mod linearizability;
+pub mod names;
 pub mod nemesis;
 pub mod network;
 pub mod node;

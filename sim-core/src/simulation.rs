@@ -20,6 +20,7 @@ use crate::event_queue::EventQueue;
 use crate::faults::{AppliedFault, Fault, FaultOrigin, TimedFault};
 use crate::fingerprint::Fingerprint;
 use crate::linearizability::history::Record;
+use crate::names::NodeNames;
 use crate::nemesis::{ClusterState, Nemesis, NemesisOptions, StrikeKind};
 use crate::network::{DropReason, LinkOptions, MessageStats, PacketSimulator, Route};
 use crate::node::{Context, Effects, Node, TimerId};
@@ -183,38 +184,6 @@ fn prefetch<T>(value: &T) {
     let _ = value;
 }
 
-/// Node names packed in one string (a million names like `n123456` cost about 11 bytes
-/// each, not the 40 of a `String` apiece).
-struct Names {
-    text: String,
-    /// Where each name ends in `text`.
-    ends: Vec<u32>,
-}
-
-impl Names {
-    fn new(names: Vec<String>) -> Self {
-        let mut text = String::with_capacity(names.iter().map(String::len).sum());
-        let mut ends = Vec::with_capacity(names.len());
-        for name in names {
-            text.push_str(&name);
-            ends.push(u32::try_from(text.len()).expect("node names under 4 GiB in all"));
-        }
-        Names { text, ends }
-    }
-
-    fn len(&self) -> usize {
-        self.ends.len()
-    }
-}
-
-impl std::ops::Index<usize> for Names {
-    type Output = str;
-    fn index(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.text[start..self.ends[i] as usize]
-    }
-}
-
 /// A node's disk: `None` until it first writes.
 type Disk<R> = Option<Box<Storage<R>>>;
 
@@ -285,7 +254,7 @@ type TimerMap<T> = HashMap<TimerId, T, BuildHasherDefault<Fingerprint>>;
 /// ```
 pub struct Simulation<P: Protocol> {
     protocol: P,
-    names: Names,
+    names: NodeNames,
     nodes: Vec<NodeSlot<P::Node>>,
     disks: Vec<Disk<<P::Node as Node>::Record>>,
     /// What the disk of a node that never wrote looks like.
@@ -323,7 +292,7 @@ impl<P: Protocol> Simulation<P> {
     /// Builds the cluster. Nothing runs until [`run`](Self::run) or
     /// [`run_until`](Self::run_until).
     pub fn new(protocol: P, options: SimOptions) -> Self {
-        let names = Names::new(protocol.node_names());
+        let names = NodeNames::new(protocol.node_names());
         let n = names.len();
         let seed = options.seed;
         let mut network = PacketSimulator::new(n, options.link, Random::new(seed, Stream::Network));
@@ -1035,7 +1004,7 @@ impl<P: Protocol> ClusterState for Simulation<P> {
 }
 
 struct SlotsView<'a, N: Node> {
-    names: &'a Names,
+    names: &'a NodeNames,
     slots: &'a [NodeSlot<N>],
     disks: &'a [Disk<N::Record>],
     empty_disk: &'a Storage<N::Record>,

@@ -154,7 +154,10 @@ pub enum Observation {
 }
 
 pub struct PingPongNode {
-    options: PingPongOptions,
+    /// Of the options, only what a node reads (a million nodes each holding all of them
+    /// would hold 16 MB more).
+    idle_timeout_ns: u64,
+    tokens: u32,
     last_heard_local_ns: u64,
 }
 
@@ -173,14 +176,14 @@ impl Node for PingPongNode {
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         self.last_heard_local_ns = ctx.now();
-        for _ in 0..self.options.tokens_per_node {
+        for _ in 0..self.tokens {
             let ping = Ping {
                 origin: ctx.id(),
                 hop: 0,
             };
             self.pass_on(ctx, ping);
         }
-        ctx.set_timer(self.options.idle_timeout.0, 0);
+        ctx.set_timer(self.idle_timeout_ns, 0);
     }
 
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, _from: NodeId, msg: Ping) {
@@ -198,7 +201,7 @@ impl Node for PingPongNode {
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, _timer: TimerId, _tag: u64) {
         ctx.observe(Observation::Tick);
         let silent = ctx.now().saturating_sub(self.last_heard_local_ns);
-        if silent >= self.options.idle_timeout.0 {
+        if silent >= self.idle_timeout_ns {
             ctx.observe(Observation::Injected);
             self.last_heard_local_ns = ctx.now();
             let ping = Ping {
@@ -207,7 +210,7 @@ impl Node for PingPongNode {
             };
             self.pass_on(ctx, ping);
         }
-        ctx.set_timer(self.options.idle_timeout.0, 0);
+        ctx.set_timer(self.idle_timeout_ns, 0);
     }
 }
 
@@ -226,7 +229,8 @@ impl Protocol for PingPong {
 
     fn make_node(&self, _id: NodeId) -> PingPongNode {
         PingPongNode {
-            options: self.options.clone(),
+            idle_timeout_ns: self.options.idle_timeout.0,
+            tokens: self.options.tokens_per_node,
             last_heard_local_ns: 0,
         }
     }

@@ -213,7 +213,7 @@ pub struct LoadedScenario {
     pub file: String,
     pub scenario: Scenario,
     /// Node names, indexed by id.
-    pub names: Vec<String>,
+    pub names: crate::names::NodeNames,
     /// Parses text of this scenario's protocol: how the shrinker reads back what it writes.
     pub(crate) reparse: Reparse,
 }
@@ -231,8 +231,7 @@ impl LoadedScenario {
     fn id(&self, name: &NodeName) -> NodeId {
         // Every name was checked in the second pass.
         self.names
-            .iter()
-            .position(|n| *n == name.0)
+            .position(&name.0)
             .expect("node names are checked while parsing") as NodeId
     }
 
@@ -243,7 +242,7 @@ impl LoadedScenario {
             .names
             .iter()
             .enumerate()
-            .map(|(i, n)| (n.as_str(), i as NodeId))
+            .map(|(i, n)| (n, i as NodeId))
             .collect();
         let resolve = |n: &NodeName| -> Result<NodeId, ()> { Ok(index[n.0.as_str()]) };
         let link = LinkOptions {

@@ -137,7 +137,7 @@ fn parse_as<O: ProtocolOptions>(file: &str, source: &str) -> Result<LoadedScenar
     Ok(LoadedScenario {
         file: file.to_string(),
         scenario: scenario.with_protocol(protocol),
-        names,
+        names: crate::names::NodeNames::new(names),
         reparse: parse_as::<O>,
     })
 }

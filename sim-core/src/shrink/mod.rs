@@ -150,7 +150,7 @@ pub fn explicit_schedule(loaded: &LoadedScenario, outcome: &RunOutcome) -> Scena
             at: Duration(applied.at_ns),
             fault: applied
                 .fault
-                .map_nodes(|&id| Ok::<_, ()>(NodeName(loaded.names[id as usize].clone())))
+                .map_nodes(|&id| Ok::<_, ()>(NodeName(loaded.names[id as usize].to_string())))
                 .expect("naming nodes cannot fail"),
         })
         .collect();
