@@ -83,7 +83,8 @@ pub struct Context<'a, N: Node> {
     pub(crate) id: NodeId,
     pub(crate) node_count: u32,
     pub(crate) now_ns: u64,
-    pub(crate) clock: &'a NodeClock,
+    /// `None`: a perfect clock, whose local time is virtual time.
+    pub(crate) clock: Option<&'a NodeClock>,
     pub(crate) rng: &'a mut Random,
     /// The node's disk, allocated on first use.
     pub(crate) storage: &'a mut Option<Box<Storage<N::Record>>>,
@@ -104,7 +105,10 @@ impl<N: Node> Context<'_, N> {
     /// This node's local clock in nanoseconds: virtual time with the node's drift and
     /// offset applied. It can jump backwards if the scenario says so.
     pub fn now(&self) -> u64 {
-        self.clock.local_ns(self.now_ns)
+        match self.clock {
+            None => self.now_ns,
+            Some(clock) => clock.local_ns(self.now_ns),
+        }
     }
 
     /// Sends `msg` to `to` through the virtual network.
@@ -118,7 +122,10 @@ impl<N: Node> Context<'_, N> {
     pub fn set_timer(&mut self, after_ns: u64, what: N::Timer) -> TimerId {
         let id = TimerId(self.effects.next_timer);
         self.effects.next_timer += 1;
-        let delay = self.clock.virtual_delay_ns(after_ns);
+        let delay = match self.clock {
+            None => after_ns,
+            Some(clock) => clock.virtual_delay_ns(after_ns),
+        };
         self.effects.timers.push((id, delay, what));
         id
     }

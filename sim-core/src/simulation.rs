@@ -261,8 +261,6 @@ pub struct Simulation<P: Protocol> {
     empty_disk: Storage<<P::Node as Node>::Record>,
     /// Messages and timers that came due while a node was paused, in arrival order.
     deferred: BTreeMap<NodeId, Vec<Event<<P::Node as Node>::Message>>>,
-    /// The clock of every node whose clock is perfect.
-    perfect_clock: NodeClock,
     queue: EventQueue<Event<<P::Node as Node>::Message>>,
     now_ns: u64,
     events: u64,
@@ -340,7 +338,6 @@ impl<P: Protocol> Simulation<P> {
             disks,
             empty_disk: Storage::default(),
             deferred: BTreeMap::new(),
-            perfect_clock: NodeClock::default(),
             queue: EventQueue::new(),
             now_ns: 0,
             events: 0,
@@ -691,7 +688,7 @@ impl<P: Protocol> Simulation<P> {
             id,
             node_count: self.names.len() as u32,
             now_ns: self.now_ns,
-            clock: slot.clock.as_deref().unwrap_or(&self.perfect_clock),
+            clock: slot.clock.as_deref(),
             rng: &mut slot.rng,
             storage: &mut self.disks[id as usize],
             effects: &mut self.effects,
