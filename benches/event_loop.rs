@@ -237,8 +237,10 @@ fn peer(sizes: &[u32]) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "peer") {
+        // cargo bench passes `--bench` too: sizes are the next argument only if it is not a flag.
         let sizes: Vec<u32> = args
             .get(i + 1)
+            .filter(|s| !s.starts_with("--"))
             .map_or("16,1000,10000,100000", |s| s.as_str())
             .split(',')
             .map(|n| n.parse().expect("node counts, comma-separated"))

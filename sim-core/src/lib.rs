@@ -19,6 +19,7 @@
 //! | [`random`] | randomness: one ChaCha stream per purpose |
 //! | [`fingerprint`] | the run fingerprint: a fixed hash of the event sequence |
 //! | [`trace`] | the JSON Lines trace |
+//! | [`names`] | node names, packed |
 //! | [`checker`] | invariants and metrics: what watches a run |
 //! | [`linearizability`] | the linearizability checker and its sequential models |
 //! | [`protocol`] | what runs on the nodes: the [`Protocol`] trait |
