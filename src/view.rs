@@ -62,7 +62,13 @@ pub fn view(loaded: &LoadedScenario, seed: u64, options: ViewOptions) -> View {
     let started = Instant::now();
     let outcome = loaded.run(seed, None);
     let summary = Summary::new(loaded, &outcome, started.elapsed(), None);
-    let run: Value = serde_json::from_str(&summary.to_json()).unwrap_or(Value::Null);
+    let mut run: Value = serde_json::from_str(&summary.to_json()).unwrap_or(Value::Null);
+    // The page is a function of the scenario, the seed and dsim alone: the same bytes
+    // every time (the wall-clock figures of this machine's run are left out).
+    if let Some(fields) = run.as_object_mut() {
+        fields.remove("wall_time_s");
+        fields.remove("events_per_s");
+    }
     let violation_ns = outcome.violation.as_ref().map(|v| v.time_ns);
     let end_ns = outcome.end_time_ns;
     // Just past the violation: what happens in the instant it is seen.

@@ -101,6 +101,15 @@ fn a_failing_run_becomes_one_page_with_every_message_fault_and_the_violation() {
 }
 
 #[test]
+fn the_same_seed_gives_the_same_page_byte_for_byte() {
+    let dir = out_dir("view-same");
+    let (a, b) = (dir.join("a.html"), dir.join("b.html"));
+    view(&a, &["scenarios/lock-lease-pause.ron", "--seed", "3"]);
+    view(&b, &["scenarios/lock-lease-pause.ron", "--seed", "3"]);
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+}
+
+#[test]
 fn each_message_fate_agrees_with_the_faults_around_it() {
     let dir = out_dir("view-2pc");
     let (code, data) = view(&dir.join("2pc.html"), &["scenarios/2pc-nemesis.ron"]);
