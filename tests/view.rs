@@ -294,6 +294,15 @@ fn the_page_works_in_a_real_browser() {
         span(&zoomed) < span(&whole) / 2.0,
         "the wheel zooms in: {whole} → {zoomed}"
     );
+    // Dragging to the left moves the view later in time by as much.
+    browser.drag((800.0, 330.0), (600.0, 330.0));
+    let dragged = state(&browser);
+    let moved = dragged["from"].as_f64().unwrap() - zoomed["from"].as_f64().unwrap();
+    assert!(moved > 0.0, "a drag pans: {zoomed} → {dragged}");
+    assert!(
+        (span(&dragged) - span(&zoomed)).abs() < 1.0,
+        "and keeps the zoom"
+    );
     // A Granted message, brought into view, then clicked where its arrow is drawn.
     let kinds = rows(&data, "kinds");
     let granted = kinds.iter().position(|k| k == "Granted").unwrap();
@@ -310,6 +319,17 @@ fn the_page_works_in_a_real_browser() {
     let point = browser.eval(
         "return window.dsimView.messagePoint(arguments[0]);",
         json!([i]),
+    );
+    // Hovering over it shows its summary; clicking selects it.
+    browser.move_to(point[0].as_f64().unwrap(), point[1].as_f64().unwrap());
+    let tip = browser.eval(
+        "var t = document.getElementById('tip'); return [t.style.display, t.textContent];",
+        json!([]),
+    );
+    assert_eq!(tip[0], "block", "{tip}");
+    assert!(
+        tip[1].as_str().unwrap().starts_with("Granted: lock0 → "),
+        "{tip}"
     );
     browser.click_at(point[0].as_f64().unwrap(), point[1].as_f64().unwrap());
     let selected = state(&browser);

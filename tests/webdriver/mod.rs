@@ -233,6 +233,32 @@ impl Browser {
         }]));
     }
 
+    /// The mouse moved to page coordinates, no button pressed (a hover).
+    pub fn move_to(&self, x: f64, y: f64) {
+        self.actions(json!([{
+            "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+            "actions": [
+                {"type": "pointerMove", "x": x.round() as i64, "y": y.round() as i64, "origin": "viewport"},
+            ]
+        }]));
+    }
+
+    /// A drag with the left button from one point to another, in page coordinates.
+    pub fn drag(&self, from: (f64, f64), to: (f64, f64)) {
+        let point = |(x, y): (f64, f64)| (x.round() as i64, y.round() as i64);
+        let ((x0, y0), (x1, y1)) = (point(from), point(to));
+        self.actions(json!([{
+            "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+            "actions": [
+                {"type": "pointerMove", "x": x0, "y": y0, "origin": "viewport"},
+                {"type": "pointerDown", "button": 0},
+                {"type": "pointerMove", "x": (x0 + x1) / 2, "y": (y0 + y1) / 2, "origin": "viewport", "duration": 50},
+                {"type": "pointerMove", "x": x1, "y": y1, "origin": "viewport", "duration": 50},
+                {"type": "pointerUp", "button": 0},
+            ]
+        }]));
+    }
+
     /// A turn of the mouse wheel at page coordinates (negative `delta_y`: towards the user,
     /// which zooms in).
     pub fn wheel_at(&self, x: f64, y: f64, delta_y: i64) {
