@@ -138,7 +138,8 @@ enum Command {
         output: String,
         #[command(flatten)]
         window: WindowArgs,
-        /// The most messages on the page (and as many timers and observations).
+        /// The most messages on the page (and as many timers and observations); at most
+        /// 200,000.
         #[arg(long, value_name = "N", default_value_t = crate::view::MESSAGES_MAX_DEFAULT)]
         max_messages: usize,
     },
@@ -445,8 +446,12 @@ fn execute(registry: &Registry, cli: Args) -> ExitCode {
                 Ok(w) => w,
                 Err(e) => return fail_input(e),
             };
-            if max_messages == 0 {
-                return fail_input("--max-messages must be at least 1");
+            if !(1..=crate::view::MESSAGES_MAX_LIMIT).contains(&max_messages) {
+                return fail_input(format!(
+                    "--max-messages must be 1 to {}: a page with more would not stay fluid in \
+                     a browser (choose a stretch of the run with --from and --to instead)",
+                    crate::view::MESSAGES_MAX_LIMIT
+                ));
             }
             let seed = seed.unwrap_or(loaded.scenario.seed);
             let options = crate::view::ViewOptions {

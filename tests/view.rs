@@ -247,6 +247,14 @@ fn bad_input_is_refused_with_exit_2_and_no_page() {
             "--max-messages",
             "0",
         ],
+        vec![
+            "view",
+            "scenarios/quickstart.ron",
+            "-o",
+            &p,
+            "--max-messages",
+            "200001",
+        ],
         vec!["view", "scenarios/no-such.ron", "-o", &p],
     ] {
         let out = dsim(&args);
