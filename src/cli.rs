@@ -702,8 +702,11 @@ fn run(
         loaded.scenario.limits.events = max_events;
     }
     let seed = seed.unwrap_or(loaded.scenario.seed);
-    // The trace streams into a temporary file, renamed to its name once the run is over.
-    let trace_tmp = trace.map(|file| reports::files::temporary_name(Path::new(file)));
+    // The trace streams into a temporary file, renamed to its name once the run is over;
+    // into a pipe or a device (`/dev/null`), straight.
+    let trace_tmp = trace
+        .filter(|file| !reports::files::is_stream(Path::new(file)))
+        .map(|file| reports::files::temporary_name(Path::new(file)));
     let trace_out: Option<Box<dyn Write>> = match (trace, &trace_tmp) {
         (Some(file), Some(tmp)) => {
             if let Err(e) = reports::files::check_writable(Path::new(file)) {
@@ -714,6 +717,10 @@ fn run(
                 Err(e) => return fail_input(format!("cannot write the trace to {file}: {e}")),
             }
         }
+        (Some(file), None) => match reports::files::open_stream(Path::new(file)) {
+            Ok(f) => Some(Box::new(f)),
+            Err(e) => return fail_input(e),
+        },
         _ => None,
     };
     let started = Instant::now();
@@ -746,6 +753,8 @@ fn run(
         if let Err(e) = reports::files::finish(written, tmp, Path::new(file)) {
             return fail_input(e);
         }
+    } else if let (Some(file), Some(e)) = (trace, &outcome.trace_error) {
+        return fail_input(format!("{file}: {e}"));
     }
     if outcome.violation.is_some() {
         ExitCode::from(1)

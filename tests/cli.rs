@@ -456,3 +456,40 @@ fn tempdir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// A trace into a pipe (or `/dev/null`) goes straight through: the pipe stays a pipe. (It
+/// was once renamed over, as files are, which as root replaced `/dev/null` with a file.)
+#[cfg(unix)]
+#[test]
+fn a_trace_into_a_pipe_goes_straight_through() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("trace-pipe");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("trace");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mkfifo is not available");
+        return;
+    }
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(&fifo).unwrap())
+    };
+    let out = dsim(&[
+        "run",
+        "scenarios/quickstart.ron",
+        "--trace",
+        &fifo.to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Before joining the reader: had the pipe been replaced, it would wait forever.
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    let text = reader.join().unwrap();
+    assert!(
+        text.lines().count() > 1000,
+        "the trace came through the pipe"
+    );
+    let names: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(names.len(), 1, "no temporary file beside it");
+}

@@ -23,8 +23,29 @@ pub fn temporary_name(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{stem}.dsim-tmp-{}{ext}", std::process::id()))
 }
 
-/// Writes `bytes` to `path` whole or not at all.
+/// Whether `path` is something other than a file or a folder: a device (`/dev/null`,
+/// `/dev/stdout`), a pipe or a socket. Such a path is written to directly: renaming a file
+/// over it would replace the device with a file (as root, `--trace /dev/null` once did
+/// exactly that), and "whole or not at all" means nothing for a stream.
+pub fn is_stream(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
+/// Opens a stream (see [`is_stream`]) for writing.
+pub fn open_stream(path: &Path) -> Result<std::fs::File, String> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Writes `bytes` to `path` whole or not at all (a stream, straight through).
 pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    if is_stream(path) {
+        return open_stream(path)?
+            .write_all(bytes)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()));
+    }
     let tmp = temporary_name(path);
     let result =
         std::fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()));
@@ -43,6 +64,9 @@ pub fn finish(result: Result<(), String>, tmp: &Path, path: &Path) -> Result<(),
 /// Fails now if a file cannot be created at `path` (a missing or read-only folder), so a
 /// long computation does not end in "cannot write". Creates the folder if it is missing.
 pub fn check_writable(path: &Path) -> Result<(), String> {
+    if is_stream(path) {
+        return open_stream(path).map(|_| ());
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -80,6 +104,30 @@ mod tests {
         // A folder that cannot be written: an error, and the old file untouched.
         let missing = dir.join("no/such/folder/out.json");
         assert!(write_whole(&missing, b"x").is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_pipe_is_written_through_and_stays_a_pipe() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = std::env::temp_dir().join(format!("dsim-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            eprintln!("skipped: mkfifo is not available");
+            return;
+        }
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(&fifo).unwrap())
+        };
+        assert!(is_stream(&fifo));
+        write_whole(&fifo, b"through").unwrap();
+        // Before joining the reader: had the pipe been replaced, it would wait forever.
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        assert_eq!(reader.join().unwrap(), b"through");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
