@@ -309,7 +309,7 @@ pub struct Collector {
 }
 
 /// The number after `"key":` in a trace line, without parsing the line.
-pub fn number_field(line: &[u8], key: &[u8]) -> Option<u64> {
+fn number_field(line: &[u8], key: &[u8]) -> Option<u64> {
     let at = line.windows(key.len()).position(|w| w == key)? + key.len();
     let digits = line[at..].iter().take_while(|b| b.is_ascii_digit()).count();
     std::str::from_utf8(&line[at..at + digits])
@@ -411,7 +411,10 @@ impl Collector {
                 .push(seq);
         }
         if let Some(gone) = self.messages.push(message) {
-            self.forget(&gone, self.messages.popped - 1);
+            self.forget(
+                (gone.from, gone.to, gone.arrive_ns),
+                self.messages.popped - 1,
+            );
         }
     }
 
@@ -419,8 +422,8 @@ impl Collector {
         self.closed_at_ns = Some(self.closed_at_ns.map_or(t, |c| c.min(t)));
     }
 
-    fn forget(&mut self, message: &Message, seq: u64) {
-        let key = (message.from, message.to, message.arrive_ns);
+    /// No longer waits for message `seq`, which arrives as `key` (sender, receiver, time).
+    fn forget(&mut self, key: (u32, u32, u64), seq: u64) {
         if let Some(seqs) = self.arriving.get_mut(&key) {
             seqs.retain(|&s| s != seq);
             if seqs.is_empty() {
@@ -450,9 +453,8 @@ impl Collector {
             other => other,
         };
         let index = (seq - self.messages.popped) as usize;
-        let gone = self.messages.items[index].clone();
         self.messages.items[index].fate = fate;
-        self.forget(&gone, seq);
+        self.forget((from, to, arrive_ns), seq);
     }
 
     fn message(&self, seq: u64) -> Option<&Message> {
