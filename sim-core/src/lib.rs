@@ -89,6 +89,7 @@ pub mod storage;
 #[cfg(test)]
 mod testing;
 pub mod time;
+mod timers;
 pub mod trace;
 
 pub use checker::{Checker, ClusterView, Lifecycle, Metrics, Violation};

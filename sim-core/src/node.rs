@@ -13,14 +13,16 @@
 use std::fmt::Debug;
 use std::hash::Hash;
 
-use crate::random::Random;
+use crate::random::{Random, Stream, StreamBuffer};
 use crate::storage::Storage;
 use crate::time::NodeClock;
+use crate::timers::TimerTable;
 
 /// A node's index in the cluster, 0-based, in the order the protocol lists its nodes.
 pub type NodeId = u32;
 
-/// Names a timer so that it can be cancelled.
+/// Names a timer so that it can be cancelled. Unique while the timer is armed, and never
+/// equal to a later timer's id (its number is the engine's business).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TimerId(pub u64);
 
@@ -57,12 +59,10 @@ pub trait Node: Sized {
 /// Kept between events so the buffers are allocated once, not per event.
 pub struct Effects<N: Node> {
     pub(crate) sends: Vec<(NodeId, N::Message)>,
-    /// (timer, delay in virtual ns, what it carries)
-    pub(crate) timers: Vec<(TimerId, u64, N::Timer)>,
-    pub(crate) cancels: Vec<TimerId>,
+    /// (timer, delay in virtual ns): what it carries is in the timer table already.
+    pub(crate) timers: Vec<(TimerId, u64)>,
     pub(crate) observations: Vec<N::Observation>,
     pub(crate) history: Vec<crate::linearizability::history::Event>,
-    pub(crate) next_timer: u64,
 }
 
 impl<N: Node> Default for Effects<N> {
@@ -70,10 +70,8 @@ impl<N: Node> Default for Effects<N> {
         Effects {
             sends: Vec::new(),
             timers: Vec::new(),
-            cancels: Vec::new(),
             observations: Vec::new(),
             history: Vec::new(),
-            next_timer: 0,
         }
     }
 }
@@ -85,7 +83,13 @@ pub struct Context<'a, N: Node> {
     pub(crate) now_ns: u64,
     /// `None`: a perfect clock, whose local time is virtual time.
     pub(crate) clock: Option<&'a NodeClock>,
-    pub(crate) rng: &'a mut Random,
+    /// The run's seed, and where this node's stream is.
+    pub(crate) seed: u64,
+    pub(crate) rng: &'a mut StreamBuffer,
+    /// The node's stream as a [`Random`], once a handler asked for it; handed back to
+    /// `rng` when the handler returns ([`Context::return_random`]).
+    pub(crate) loaned: Option<Random>,
+    pub(crate) timers: &'a mut TimerTable<N::Timer>,
     /// The node's disk, allocated on first use.
     pub(crate) storage: &'a mut Option<Box<Storage<N::Record>>>,
     pub(crate) effects: &'a mut Effects<N>,
@@ -120,24 +124,42 @@ impl<N: Node> Context<'_, N> {
     /// `what` to [`Node::on_timer`]. Returns its id for
     /// [`cancel_timer`](Self::cancel_timer). Timers do not survive a crash.
     pub fn set_timer(&mut self, after_ns: u64, what: N::Timer) -> TimerId {
-        let id = TimerId(self.effects.next_timer);
-        self.effects.next_timer += 1;
+        let id = self.timers.arm(what);
         let delay = match self.clock {
             None => after_ns,
             Some(clock) => clock.virtual_delay_ns(after_ns),
         };
-        self.effects.timers.push((id, delay, what));
+        self.effects.timers.push((id, delay));
         id
     }
 
     /// Cancels a timer; cancelling one that already fired is harmless.
     pub fn cancel_timer(&mut self, timer: TimerId) {
-        self.effects.cancels.push(timer);
+        self.timers.take(timer);
     }
 
     /// This node's random stream.
     pub fn random(&mut self) -> &mut Random {
-        self.rng
+        let (seed, id, rng) = (self.seed, self.id, &mut *self.rng);
+        self.loaned
+            .get_or_insert_with(|| Random::resume(seed, Stream::Node(id), std::mem::take(rng)))
+    }
+
+    /// Puts the stream lent by [`random`](Self::random) back in the node's slot.
+    #[inline]
+    pub(crate) fn return_random(&mut self) {
+        if let Some(random) = self.loaned.take() {
+            *self.rng = random.into_buffer();
+        }
+    }
+
+    /// The next 64 bits of this node's stream.
+    #[inline]
+    fn next_u64(&mut self) -> u64 {
+        match self.loaned.as_mut() {
+            Some(random) => random.next_u64(),
+            None => self.rng.next_u64(self.seed, Stream::Node(self.id).id()),
+        }
     }
 
     /// This node's durable storage.
@@ -160,7 +182,7 @@ impl<N: Node> Context<'_, N> {
     /// Picks a uniformly random node other than this one.
     pub fn random_peer(&mut self) -> NodeId {
         debug_assert!(self.node_count > 1);
-        let r = self.rng.below(self.node_count as u64 - 1) as NodeId;
+        let r = crate::random::below(self.next_u64(), self.node_count as u64 - 1) as NodeId;
         if r >= self.id {
             r + 1
         } else {
@@ -228,4 +250,46 @@ macro_rules! roles {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::RelayNode;
+
+    #[test]
+    fn a_node_draws_from_its_own_stream_whether_its_context_lends_it_or_not() {
+        let (seed, id, count) = (42, 3, 1000);
+        let mut reference = Random::new(seed, Stream::Node(id));
+        let mut buffer = StreamBuffer::default();
+        let mut timers = TimerTable::default();
+        let mut storage = None;
+        let mut effects = Effects::<RelayNode>::default();
+        // Handlers that pick peers, borrow the stream, or both, in many orders, across
+        // many block boundaries: the draws are the stream's, in order.
+        for handler in 0..400u32 {
+            let mut ctx = Context {
+                id,
+                node_count: count,
+                now_ns: 0,
+                clock: None,
+                seed,
+                rng: &mut buffer,
+                loaned: None,
+                timers: &mut timers,
+                storage: &mut storage,
+                effects: &mut effects,
+            };
+            for draw in 0..(handler % 5) {
+                if (handler + draw) % 3 == 0 {
+                    assert_eq!(ctx.random().next_u64(), reference.next_u64());
+                } else {
+                    let r = crate::random::below(reference.next_u64(), u64::from(count - 1));
+                    let expected = if r >= u64::from(id) { r + 1 } else { r };
+                    assert_eq!(u64::from(ctx.random_peer()), expected, "handler {handler}");
+                }
+            }
+            ctx.return_random();
+        }
+    }
 }

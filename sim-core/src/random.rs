@@ -23,7 +23,9 @@ pub enum Stream {
 }
 
 impl Stream {
-    fn id(self) -> u64 {
+    /// The ChaCha stream number.
+    #[inline]
+    pub(crate) fn id(self) -> u64 {
         match self {
             Stream::Network => 1,
             Stream::Faults => 2,
@@ -38,18 +40,25 @@ impl Stream {
 /// gives for the same key and stream (a test pins it), generated a block at a time.
 ///
 /// Compact on purpose: every node has its own stream, and a cluster of a million nodes
-/// keeps a million of them. This is 96 bytes (the seed the key is spread from, the stream,
-/// the next block's number and one block of output); `ChaCha8Rng` buffers four blocks and
-/// is 320 bytes.
+/// keeps a million of them. This is 88 bytes (the seed the key is spread from, the stream,
+/// and a [`StreamBuffer`]); `ChaCha8Rng` buffers four blocks and is 320 bytes. A node's
+/// slot keeps only the 72-byte buffer: its seed is the run's and its stream its id.
 #[derive(Clone, Debug)]
 pub struct Random {
     seed: u64,
     stream: u64,
-    /// The number of the next block to generate.
-    block: u64,
-    /// The current block's words; `used` of them are spent.
+    buffer: StreamBuffer,
+}
+
+/// Where a stream is: its current block of words and how many words it has given. Without
+/// the seed and stream number, which whoever keeps many buffers of one run supplies.
+#[derive(Clone, Debug, Default)]
+pub struct StreamBuffer {
+    /// The current block's words (block `(position - 1) / 16`).
     words: [u32; 16],
-    used: u8,
+    /// How many words the stream has given: the next is word `position % 16` of block
+    /// `position / 16`, which needs generating first when `position % 16 == 0`.
+    position: u64,
 }
 
 const CHACHA_CONSTANTS: [u32; 4] = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
@@ -66,43 +75,33 @@ fn quarter_round(x: &mut [u32; 16], a: usize, b: usize, c: usize, d: usize) {
     x[b] = (x[b] ^ x[c]).rotate_left(7);
 }
 
-impl Random {
-    /// The stream for `purpose` under scenario seed `seed`.
-    pub fn new(seed: u64, purpose: Stream) -> Self {
-        Random {
-            seed,
-            stream: purpose.id(),
-            block: 0,
-            words: [0; 16],
-            used: 16,
-        }
+/// The 256-bit key: the 64-bit seed spread with splitmix64, so nearby seeds (0, 1, 2, ...
+/// in a sweep) give unrelated keys. Recomputed per block (four splitmix64 steps beside
+/// ChaCha's eighty quarter-round operations), not stored.
+fn key(seed: u64) -> [u32; 8] {
+    let mut key = [0u32; 8];
+    let mut state = seed;
+    for pair in key.chunks_exact_mut(2) {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let word = splitmix64(state);
+        pair[0] = word as u32;
+        pair[1] = (word >> 32) as u32;
     }
+    key
+}
 
-    /// The 256-bit key: the 64-bit seed spread with splitmix64, so nearby seeds (0, 1, 2,
-    /// ... in a sweep) give unrelated keys. Recomputed per block (four splitmix64 steps
-    /// beside ChaCha's eighty quarter-round operations), not stored.
-    fn key(&self) -> [u32; 8] {
-        let mut key = [0u32; 8];
-        let mut state = self.seed;
-        for pair in key.chunks_exact_mut(2) {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let word = splitmix64(state);
-            pair[0] = word as u32;
-            pair[1] = (word >> 32) as u32;
-        }
-        key
-    }
-
-    /// The next block of the key stream.
+impl StreamBuffer {
+    /// Generates the block the next word is in.
     #[inline(never)]
-    fn refill(&mut self) {
+    fn refill(&mut self, seed: u64, stream: u64) {
+        let block = self.position / 16;
         let mut input = [0u32; 16];
         input[..4].copy_from_slice(&CHACHA_CONSTANTS);
-        input[4..12].copy_from_slice(&self.key());
-        input[12] = self.block as u32;
-        input[13] = (self.block >> 32) as u32;
-        input[14] = self.stream as u32;
-        input[15] = (self.stream >> 32) as u32;
+        input[4..12].copy_from_slice(&key(seed));
+        input[12] = block as u32;
+        input[13] = (block >> 32) as u32;
+        input[14] = stream as u32;
+        input[15] = (stream >> 32) as u32;
         let mut x = input;
         for _ in 0..4 {
             quarter_round(&mut x, 0, 4, 8, 12);
@@ -118,31 +117,62 @@ impl Random {
             *w = w.wrapping_add(i);
         }
         self.words = x;
-        self.block = self.block.wrapping_add(1);
-        self.used = 0;
     }
 
     #[inline]
-    fn next_u32(&mut self) -> u32 {
-        if self.used >= 16 {
-            self.refill();
+    fn next_u32(&mut self, seed: u64, stream: u64) -> u32 {
+        let i = (self.position % 16) as usize;
+        if i == 0 {
+            self.refill(seed, stream);
         }
-        let w = self.words[self.used as usize];
-        self.used += 1;
-        w
+        self.position += 1;
+        self.words[i]
+    }
+
+    /// The stream's next two words, the first as the low half (as `rand_core`'s block RNGs
+    /// do), for a stream under `seed` numbered `stream`.
+    #[inline]
+    pub fn next_u64(&mut self, seed: u64, stream: u64) -> u64 {
+        let i = (self.position % 16) as usize;
+        if (1..15).contains(&i) {
+            self.position += 2;
+            return u64::from(self.words[i]) | (u64::from(self.words[i + 1]) << 32);
+        }
+        let lo = self.next_u32(seed, stream);
+        let hi = self.next_u32(seed, stream);
+        u64::from(lo) | (u64::from(hi) << 32)
+    }
+}
+
+impl Random {
+    /// The stream for `purpose` under scenario seed `seed`.
+    pub fn new(seed: u64, purpose: Stream) -> Self {
+        Random::resume(seed, purpose, StreamBuffer::default())
+    }
+
+    /// The stream for `purpose` under `seed`, where `buffer` left it.
+    pub fn resume(seed: u64, purpose: Stream, buffer: StreamBuffer) -> Self {
+        Random {
+            seed,
+            stream: purpose.id(),
+            buffer,
+        }
+    }
+
+    /// Where the stream is, to [`resume`](Self::resume) it later.
+    pub fn into_buffer(self) -> StreamBuffer {
+        self.buffer
+    }
+
+    #[cfg(test)]
+    fn next_u32(&mut self) -> u32 {
+        self.buffer.next_u32(self.seed, self.stream)
     }
 
     /// The next two words, the first as the low half (as `rand_core`'s block RNGs do).
     #[inline]
     pub fn next_u64(&mut self) -> u64 {
-        if self.used < 15 {
-            let i = self.used as usize;
-            self.used += 2;
-            return u64::from(self.words[i]) | (u64::from(self.words[i + 1]) << 32);
-        }
-        let lo = self.next_u32();
-        let hi = self.next_u32();
-        u64::from(lo) | (u64::from(hi) << 32)
+        self.buffer.next_u64(self.seed, self.stream)
     }
 
     /// Uniform in [0, 1) with 53 bits of precision.
@@ -155,8 +185,7 @@ impl Random {
     /// anything a simulation can observe. `n` must be non-zero.
     #[inline]
     pub fn below(&mut self, n: u64) -> u64 {
-        debug_assert!(n > 0);
-        ((self.next_u64() as u128 * n as u128) >> 64) as u64
+        below(self.next_u64(), n)
     }
 
     /// Uniform in [lo, hi] (inclusive).
@@ -191,6 +220,13 @@ impl Random {
     }
 }
 
+/// Uniform in [0, n) from a uniform 64-bit word: Lemire's multiply-shift.
+#[inline]
+pub(crate) fn below(word: u64, n: u64) -> u64 {
+    debug_assert!(n > 0);
+    ((word as u128 * n as u128) >> 64) as u64
+}
+
 /// The splitmix64 finalizer: a fixed, well-mixed 64-bit permutation.
 #[inline]
 pub fn splitmix64(mut z: u64) -> u64 {
@@ -216,7 +252,7 @@ mod tests {
             ] {
                 let mut ours = Random::new(seed, purpose);
                 let mut key = [0u8; 32];
-                for (chunk, word) in key.chunks_exact_mut(4).zip(ours.key()) {
+                for (chunk, word) in key.chunks_exact_mut(4).zip(super::key(seed)) {
                     chunk.copy_from_slice(&word.to_le_bytes());
                 }
                 let mut theirs = ChaCha8Rng::from_seed(key);
@@ -231,7 +267,8 @@ mod tests {
                 }
             }
         }
-        assert_eq!(std::mem::size_of::<Random>(), 96);
+        assert_eq!(std::mem::size_of::<Random>(), 88);
+        assert_eq!(std::mem::size_of::<StreamBuffer>(), 72);
     }
 
     #[test]

@@ -11,8 +11,7 @@
 //! buffers for those effects live as long as the simulation, so the hot path allocates
 //! nothing per event (message values are moved, never boxed).
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::BuildHasherDefault;
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use crate::checker::{Checker, ClusterView, Lifecycle, Metrics, Violation};
@@ -25,9 +24,10 @@ use crate::nemesis::{ClusterState, Nemesis, NemesisOptions, StrikeKind};
 use crate::network::{DropReason, LinkOptions, MessageStats, PacketSimulator, Route};
 use crate::node::{Context, Effects, Node, TimerId};
 use crate::protocol::Protocol;
-use crate::random::{Random, Stream};
+use crate::random::{Random, Stream, StreamBuffer};
 use crate::storage::Storage;
 use crate::time::NodeClock;
+use crate::timers::TimerTable;
 use crate::trace::TraceWriter;
 use crate::NodeId;
 
@@ -129,8 +129,8 @@ enum Event<M> {
         to: NodeId,
         msg: M,
     },
-    /// The timer's tag waits in `pending_timers`, which keeps this event (and so every
-    /// queue entry) small.
+    /// What the timer carries waits in the timer table, which keeps this event (and so
+    /// every queue entry) small.
     Timer {
         node: NodeId,
         incarnation: u32,
@@ -153,7 +153,8 @@ enum Event<M> {
 struct NodeSlot<N: Node> {
     /// The process's volatile state; `None` while crashed.
     node: Option<N>,
-    rng: Random,
+    /// Where the node's random stream is (its seed is the run's, its number the node's).
+    rng: StreamBuffer,
     /// `None`: a perfect clock (local time is virtual time), the common case, in 8 bytes.
     clock: Option<Box<NodeClock>>,
     /// Bumped at each crash, so timers set before it never fire after it.
@@ -197,9 +198,6 @@ const FP_DEFER: u64 = 6;
 const FP_FAULT: u64 = 7;
 const FP_RESUME: u64 = 8;
 const FP_STRIKE: u64 = 9;
-
-/// Pending timers and what they carry. Only looked up, never iterated, so its order is moot.
-type TimerMap<T> = HashMap<TimerId, T, BuildHasherDefault<Fingerprint>>;
 
 /// A simulated cluster running protocol `P`.
 ///
@@ -272,7 +270,7 @@ pub struct Simulation<P: Protocol> {
     same_instant: u64,
     network: PacketSimulator,
     effects: Effects<P::Node>,
-    pending_timers: TimerMap<<P::Node as Node>::Timer>,
+    timers: TimerTable<<P::Node as Node>::Timer>,
     fault_table: Vec<(Fault<NodeId>, FaultOrigin)>,
     applied: Vec<AppliedFault>,
     nemesis: Option<Nemesis>,
@@ -300,7 +298,7 @@ impl<P: Protocol> Simulation<P> {
         let mut nodes: Vec<NodeSlot<P::Node>> = (0..n as NodeId)
             .map(|id| NodeSlot {
                 node: Some(protocol.make_node(id)),
-                rng: Random::new(seed, Stream::Node(id)),
+                rng: StreamBuffer::default(),
                 clock: None,
                 incarnation: 0,
                 paused: false,
@@ -348,7 +346,7 @@ impl<P: Protocol> Simulation<P> {
             same_instant: 0,
             network,
             effects: Effects::default(),
-            pending_timers: TimerMap::default(),
+            timers: TimerTable::default(),
             fault_table: Vec::new(),
             applied: Vec::new(),
             nemesis,
@@ -586,7 +584,7 @@ impl<P: Protocol> Simulation<P> {
                 let slot = &mut self.nodes[node as usize];
                 if slot.incarnation != incarnation || slot.node.is_none() {
                     // Set by an earlier life of the node: it died with it.
-                    self.pending_timers.remove(&timer);
+                    self.timers.take(timer);
                     self.fingerprint.add(FP_TIMER_STALE);
                 } else if slot.paused {
                     self.fingerprint.add(FP_DEFER);
@@ -595,7 +593,7 @@ impl<P: Protocol> Simulation<P> {
                         incarnation,
                         timer,
                     });
-                } else if let Some(what) = self.pending_timers.remove(&timer) {
+                } else if let Some(what) = self.timers.take(timer) {
                     self.fingerprint.add(FP_TIMER);
                     self.fingerprint
                         .add(((node as u64) << 32) ^ crate::fingerprint::of_value(&what));
@@ -689,11 +687,15 @@ impl<P: Protocol> Simulation<P> {
             node_count: self.names.len() as u32,
             now_ns: self.now_ns,
             clock: slot.clock.as_deref(),
+            seed: self.seed,
             rng: &mut slot.rng,
+            loaned: None,
+            timers: &mut self.timers,
             storage: &mut self.disks[id as usize],
             effects: &mut self.effects,
         };
         f(node, &mut ctx);
+        ctx.return_random();
         self.apply_effects(id);
     }
 
@@ -706,9 +708,6 @@ impl<P: Protocol> Simulation<P> {
 
         if !self.effects.timers.is_empty() {
             self.apply_timers(id);
-        }
-        for timer in self.effects.cancels.drain(..) {
-            self.pending_timers.remove(&timer);
         }
         if !self.effects.observations.is_empty() {
             self.apply_observations(id);
@@ -738,8 +737,7 @@ impl<P: Protocol> Simulation<P> {
     fn apply_timers(&mut self, id: NodeId) {
         let incarnation = self.nodes[id as usize].incarnation;
         let mut timers = std::mem::take(&mut self.effects.timers);
-        for (timer, delay_ns, what) in timers.drain(..) {
-            self.pending_timers.insert(timer, what);
+        for (timer, delay_ns) in timers.drain(..) {
             let at = self.now_ns.saturating_add(delay_ns);
             self.push(
                 at,
