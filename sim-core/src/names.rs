@@ -1,12 +1,16 @@
 //! Node names, packed: a million names like `n123456` cost about 11 bytes each in one
-//! string, not the 40 of a `String` apiece (with its allocation). A scenario holds one list
-//! and its simulation another, so at a million nodes this is most of 60 MB.
+//! string, not the 40 of a `String` apiece (with its allocation). Shared, not copied: a
+//! scenario, the check of its node references and its simulation hold one list.
 
 use std::fmt;
+use std::sync::Arc;
 
-/// Node names, indexed by node id.
+/// Node names, indexed by node id. Cloning shares them.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct NodeNames {
+pub struct NodeNames(Arc<Packed>);
+
+#[derive(Default, PartialEq, Eq)]
+struct Packed {
     text: String,
     /// Where each name ends in `text`.
     ends: Vec<u32>,
@@ -14,22 +18,23 @@ pub struct NodeNames {
 
 impl NodeNames {
     pub fn new(names: impl IntoIterator<Item = impl AsRef<str>>) -> Self {
-        let mut packed = NodeNames::default();
+        let mut packed = Packed::default();
         for name in names {
             packed.text.push_str(name.as_ref());
             let end = u32::try_from(packed.text.len()).expect("node names under 4 GiB in all");
             packed.ends.push(end);
         }
         packed.text.shrink_to_fit();
-        packed
+        packed.ends.shrink_to_fit();
+        NodeNames(Arc::new(packed))
     }
 
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.0.ends.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.0.ends.is_empty()
     }
 
     /// The names in id order.
@@ -52,8 +57,9 @@ impl std::ops::Index<usize> for NodeNames {
     type Output = str;
 
     fn index(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.text[start..self.ends[i] as usize]
+        let Packed { text, ends } = &*self.0;
+        let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+        &text[start..ends[i] as usize]
     }
 }
 
@@ -100,5 +106,7 @@ mod tests {
             serde_json::to_string(&names).unwrap(),
             r#"["n0","","lock10","ü"]"#
         );
+        let shared = names.clone();
+        assert!(Arc::ptr_eq(&shared.0, &names.0), "a clone shares the names");
     }
 }

@@ -117,7 +117,7 @@ fn parse_text<P: for<'de> Deserialize<'de>>(
 /// and learns its node and invariant names, the second checks every name against them.
 fn parse_as<O: ProtocolOptions>(file: &str, source: &str) -> Result<LoadedScenario, ScenarioError> {
     let first: Scenario<Typed<O>> = parse_text(file, source)?;
-    let names = first.protocol.0.node_names();
+    let names = crate::names::NodeNames::new(first.protocol.0.node_names());
     let max = crate::simulation::NODES_MAX;
     if names.len() > max {
         return Err(ScenarioError::whole_file(
@@ -133,11 +133,12 @@ fn parse_as<O: ProtocolOptions>(file: &str, source: &str) -> Result<LoadedScenar
         let _guard = KnownNamesGuard::set(names.clone(), invariants);
         parse_text(file, source)?
     };
-    let protocol = ProtocolSection::new(scenario.protocol.0.clone());
+    // The same text read twice gives the same options, so the names are the section's.
+    let protocol = ProtocolSection::with_names(scenario.protocol.0.clone(), names.clone());
     Ok(LoadedScenario {
         file: file.to_string(),
         scenario: scenario.with_protocol(protocol),
-        names: crate::names::NodeNames::new(names),
+        names,
         reparse: parse_as::<O>,
     })
 }

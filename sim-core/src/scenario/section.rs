@@ -5,11 +5,13 @@
 use std::any::Any;
 use std::fmt::Debug;
 use std::io::Write;
+use std::sync::OnceLock;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::syntax::inline;
+use crate::names::NodeNames;
 use crate::protocol::Protocol;
 use crate::simulation::{RunOutcome, SimOptions, Simulation};
 
@@ -160,7 +162,12 @@ trait AnyOptions: Send + Sync + Debug {
     fn node_names(&self) -> Vec<String>;
     fn invariant_names(&self) -> &'static [&'static str];
     fn to_ron(&self) -> String;
-    fn run(&self, options: SimOptions, trace: Option<Box<dyn Write>>) -> RunOutcome;
+    fn run(
+        &self,
+        options: SimOptions,
+        names: NodeNames,
+        trace: Option<Box<dyn Write>>,
+    ) -> RunOutcome;
     fn smaller(&self) -> Vec<Vec<(String, ProtocolSection)>>;
     fn families(&self) -> Vec<Family<ProtocolSection>>;
     fn clone_box(&self) -> Box<dyn AnyOptions>;
@@ -180,8 +187,13 @@ impl<O: ProtocolOptions> AnyOptions for O {
     fn to_ron(&self) -> String {
         inline(&Named(O::NAME, self))
     }
-    fn run(&self, options: SimOptions, trace: Option<Box<dyn Write>>) -> RunOutcome {
-        let mut sim = Simulation::new(self.build(), options);
+    fn run(
+        &self,
+        options: SimOptions,
+        names: NodeNames,
+        trace: Option<Box<dyn Write>>,
+    ) -> RunOutcome {
+        let mut sim = Simulation::with_names(self.build(), options, names);
         if let Some(out) = trace {
             sim.set_trace(out);
         }
@@ -226,61 +238,85 @@ impl<O: Serialize> Serialize for Named<'_, O> {
 }
 
 /// The protocol section of a parsed scenario, whichever protocol it names.
-pub struct ProtocolSection(Box<dyn AnyOptions>);
+pub struct ProtocolSection {
+    options: Box<dyn AnyOptions>,
+    /// The node names, made once and shared with the scenario and its runs.
+    names: OnceLock<NodeNames>,
+}
 
 impl ProtocolSection {
     pub fn new<O: ProtocolOptions>(options: O) -> Self {
-        ProtocolSection(Box::new(options))
+        ProtocolSection {
+            options: Box::new(options),
+            names: OnceLock::new(),
+        }
+    }
+
+    /// A section whose node names are known already (made from the same options).
+    pub(crate) fn with_names<O: ProtocolOptions>(options: O, names: NodeNames) -> Self {
+        ProtocolSection {
+            options: Box::new(options),
+            names: OnceLock::from(names),
+        }
     }
 
     /// The name the scenario file writes.
     pub fn name(&self) -> &'static str {
-        self.0.name()
+        self.options.name()
     }
 
     pub fn node_names(&self) -> Vec<String> {
-        self.0.node_names()
+        self.names().to_vec()
+    }
+
+    /// The node names, indexed by id: made on first use, then shared.
+    pub fn names(&self) -> &NodeNames {
+        self.names
+            .get_or_init(|| NodeNames::new(self.options.node_names()))
     }
 
     pub fn invariant_names(&self) -> &'static [&'static str] {
-        self.0.invariant_names()
+        self.options.invariant_names()
     }
 
     /// The options, if they are of protocol `O`.
     pub fn downcast_ref<O: ProtocolOptions>(&self) -> Option<&O> {
-        self.0.as_any().downcast_ref()
+        self.options.as_any().downcast_ref()
     }
 
     /// The section as one line of RON: `PingPong(nodes: 3, ...)`, every field spelt out.
     pub fn to_ron(&self) -> String {
-        self.0.to_ron()
+        self.options.to_ron()
     }
 
     /// Builds the protocol and runs it.
     pub fn run(&self, options: SimOptions, trace: Option<Box<dyn Write>>) -> RunOutcome {
-        self.0.run(options, trace)
+        self.options.run(options, self.names().clone(), trace)
     }
 
     /// [`ProtocolOptions::smaller`], type-erased.
     pub fn smaller(&self) -> Vec<Vec<(String, ProtocolSection)>> {
-        self.0.smaller()
+        self.options.smaller()
     }
 
     /// [`ProtocolOptions::families`], type-erased.
     pub fn families(&self) -> Vec<Family<ProtocolSection>> {
-        self.0.families()
+        self.options.families()
     }
 }
 
 impl Clone for ProtocolSection {
     fn clone(&self) -> Self {
-        ProtocolSection(self.0.clone_box())
+        ProtocolSection {
+            options: self.options.clone_box(),
+            names: self.names.clone(),
+        }
     }
 }
 
 impl Debug for ProtocolSection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
+        self.options.fmt(f)
     }
 }
 

@@ -79,7 +79,7 @@ thread_local! {
 }
 
 struct Known {
-    nodes: Vec<String>,
+    nodes: crate::names::NodeNames,
     invariants: Vec<&'static str>,
 }
 
@@ -87,7 +87,7 @@ struct Known {
 pub(crate) struct KnownNamesGuard;
 
 impl KnownNamesGuard {
-    pub(crate) fn set(nodes: Vec<String>, invariants: Vec<&'static str>) -> Self {
+    pub(crate) fn set(nodes: crate::names::NodeNames, invariants: Vec<&'static str>) -> Self {
         KNOWN.with(|k| *k.borrow_mut() = Some(Known { nodes, invariants }));
         KnownNamesGuard
     }
@@ -127,18 +127,17 @@ pub struct NodeName(pub String);
 impl<'de> Deserialize<'de> for NodeName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         known_name(d, |known, name| {
-            if known.nodes.iter().any(|n| n == name) {
+            let nodes = &known.nodes;
+            if nodes.position(name).is_some() {
                 return None;
             }
-            let range = match known.nodes.as_slice() {
-                [] => "no nodes".to_string(),
-                [one] => format!("one node, {one}"),
-                [first, .., last] if known.nodes.len() > 6 => {
-                    format!("{} nodes, {first} … {last}", known.nodes.len())
-                }
-                all => all.join(", "),
+            let range = match nodes.len() {
+                0 => "no nodes".to_string(),
+                1 => format!("one node, {}", &nodes[0]),
+                n if n > 6 => format!("{n} nodes, {} … {}", &nodes[0], &nodes[n - 1]),
+                _ => nodes.to_vec().join(", "),
             };
-            let hint = did_you_mean(name, known.nodes.iter().map(String::as_str));
+            let hint = did_you_mean(name, nodes.iter());
             Some(format!(
                 "unknown node \"{name}\" (the cluster has {range}){hint}"
             ))
