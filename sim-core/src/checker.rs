@@ -59,6 +59,16 @@ pub trait Checker<N: Node> {
     /// The name a scenario's `invariants` list uses.
     fn name(&self) -> &'static str;
 
+    /// False for a checker that never looks at observations (one that judges the
+    /// history or the cluster at the end, say): it is not handed any, and when no checker
+    /// and no metric looks at them and no trace is written, [`Context::observe`] drops
+    /// them at once and the run pays nothing for them.
+    ///
+    /// [`Context::observe`]: crate::Context::observe
+    fn observes(&self) -> bool {
+        true
+    }
+
     /// A node reported `observation` at virtual time `now_ns`. `Err` is a violation.
     fn on_observation(
         &mut self,
@@ -84,6 +94,10 @@ pub trait Checker<N: Node> {
 
 /// A protocol's metrics: watches a run and reports numbers at its end.
 pub trait Metrics<N: Node> {
+    /// False for metrics that never look at observations (see [`Checker::observes`]).
+    fn observes(&self) -> bool {
+        true
+    }
     fn on_observation(&mut self, _now_ns: u64, _node: NodeId, _observation: &N::Observation) {}
     fn on_lifecycle(&mut self, _now_ns: u64, _node: NodeId, _event: Lifecycle) {}
     fn report(
@@ -97,6 +111,9 @@ pub trait Metrics<N: Node> {
 pub struct NoMetrics;
 
 impl<N: Node> Metrics<N> for NoMetrics {
+    fn observes(&self) -> bool {
+        false
+    }
     fn report(&self, _: u64, _: &dyn ClusterView<N>) -> BTreeMap<String, serde_json::Value> {
         BTreeMap::new()
     }

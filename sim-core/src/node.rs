@@ -90,6 +90,8 @@ pub struct Context<'a, N: Node> {
     /// `rng` when the handler returns ([`Context::return_random`]).
     pub(crate) loaned: Option<Random>,
     pub(crate) timers: &'a mut TimerTable<N::Timer>,
+    /// Whether anything looks at observations: a checker, the metrics or the trace.
+    pub(crate) observed: bool,
     /// The node's disk, allocated on first use.
     pub(crate) storage: &'a mut Option<Box<Storage<N::Record>>>,
     pub(crate) effects: &'a mut Effects<N>,
@@ -167,9 +169,19 @@ impl<N: Node> Context<'_, N> {
         self.storage.get_or_insert_with(Default::default)
     }
 
-    /// Reports something the checkers and metrics should know about.
+    /// Reports something the checkers and metrics should know about. Dropped at once when
+    /// none of them (and no trace) looks at observations.
+    #[inline]
     pub fn observe(&mut self, observation: N::Observation) {
-        self.effects.observations.push(observation);
+        if self.observed {
+            self.effects.observations.push(observation);
+        }
+    }
+
+    /// Whether anything looks at this run's observations: a node can skip building one
+    /// that costs something to build when nothing does.
+    pub fn observed(&self) -> bool {
+        self.observed
     }
 
     /// Records a client operation's invocation or completion in the run's history, at the
@@ -258,6 +270,33 @@ mod tests {
     use crate::testing::RelayNode;
 
     #[test]
+    fn an_observation_nothing_looks_at_is_dropped_at_once() {
+        let mut buffer = StreamBuffer::default();
+        let mut timers = TimerTable::default();
+        let mut storage = None;
+        let mut effects = Effects::<RelayNode>::default();
+        for observed in [false, true] {
+            let mut ctx = Context {
+                id: 0,
+                node_count: 2,
+                now_ns: 0,
+                clock: None,
+                seed: 1,
+                rng: &mut buffer,
+                loaned: None,
+                timers: &mut timers,
+                observed,
+                storage: &mut storage,
+                effects: &mut effects,
+            };
+            assert_eq!(ctx.observed(), observed);
+            ctx.observe(());
+            ctx.observe(());
+            assert_eq!(effects.observations.len(), if observed { 2 } else { 0 });
+        }
+    }
+
+    #[test]
     fn a_node_draws_from_its_own_stream_whether_its_context_lends_it_or_not() {
         let (seed, id, count) = (42, 3, 1000);
         let mut reference = Random::new(seed, Stream::Node(id));
@@ -277,6 +316,7 @@ mod tests {
                 rng: &mut buffer,
                 loaned: None,
                 timers: &mut timers,
+                observed: true,
                 storage: &mut storage,
                 effects: &mut effects,
             };

@@ -280,7 +280,13 @@ pub struct Simulation<P: Protocol> {
     applied: Vec<AppliedFault>,
     nemesis: Option<Nemesis>,
     checkers: Vec<Box<dyn Checker<P::Node>>>,
+    /// The checkers that look at observations, by index in `checkers`.
+    observing: Vec<usize>,
     metrics: Box<dyn Metrics<P::Node>>,
+    metrics_observe: bool,
+    /// Whether anything looks at observations (a checker, the metrics, the trace): if
+    /// not, contexts drop them.
+    observed: bool,
     violation: Option<Violation>,
     /// The clients' operations, as recorded through their contexts.
     history: Vec<Record>,
@@ -324,7 +330,7 @@ impl<P: Protocol> Simulation<P> {
             nodes[id as usize].skewed = true;
             clocks.insert(id, NodeClock::new(offset_ns, drift_ppm));
         }
-        let checkers = protocol
+        let checkers: Vec<Box<dyn Checker<P::Node>>> = protocol
             .invariant_names()
             .iter()
             .filter(|name| {
@@ -344,6 +350,11 @@ impl<P: Protocol> Simulation<P> {
             )
         });
         let metrics = protocol.metrics();
+        let observing: Vec<usize> = (0..checkers.len())
+            .filter(|&i| checkers[i].observes())
+            .collect();
+        let metrics_observe = metrics.observes();
+        let observed = !observing.is_empty() || metrics_observe;
         let mut sim = Simulation {
             protocol,
             names,
@@ -368,7 +379,10 @@ impl<P: Protocol> Simulation<P> {
             applied: Vec::new(),
             nemesis,
             checkers,
+            observing,
             metrics,
+            metrics_observe,
+            observed,
             violation: None,
             history: Vec::new(),
             fingerprint: Fingerprint::default(),
@@ -384,6 +398,8 @@ impl<P: Protocol> Simulation<P> {
     /// Streams the trace (JSON Lines) to `out`.
     pub fn set_trace(&mut self, out: Box<dyn Write>) {
         self.trace = Some(TraceWriter::new(out));
+        // The trace shows every observation.
+        self.observed = true;
     }
 
     /// Node `id`'s name.
@@ -712,6 +728,7 @@ impl<P: Protocol> Simulation<P> {
             rng: &mut slot.rng,
             loaned: None,
             timers: &mut self.timers,
+            observed: self.observed,
             storage: &mut self.disks[id as usize],
             effects: &mut self.effects,
         };
@@ -780,8 +797,11 @@ impl<P: Protocol> Simulation<P> {
                     .debug("what", &obs)
                     .end();
             }
-            self.metrics.on_observation(self.now_ns, id, &obs);
-            for c in self.checkers.iter_mut() {
+            if self.metrics_observe {
+                self.metrics.on_observation(self.now_ns, id, &obs);
+            }
+            for &i in &self.observing {
+                let c = &mut self.checkers[i];
                 if let Err(message) = c.on_observation(self.now_ns, id, &obs) {
                     if self.violation.is_none() {
                         self.violation = Some(Violation {
@@ -1075,6 +1095,41 @@ impl<N: Node> ClusterView<N> for SlotsView<'_, N> {
 mod tests {
     use super::*;
     use crate::testing::RelayNode;
+
+    #[test]
+    fn observations_nothing_looks_at_are_dropped_by_the_context() {
+        use crate::scenario::section::ProtocolOptions;
+        use crate::testing::RelayOptions;
+        let relay = || RelayOptions { nodes: 4, hops: 50 }.build();
+        let run = |invariants: Option<Vec<String>>, trace: bool| {
+            let options = SimOptions {
+                invariants,
+                ..SimOptions::default()
+            };
+            let mut sim = Simulation::new(relay(), options);
+            if trace {
+                sim.set_trace(Box::new(std::io::sink()));
+            }
+            // What the nodes' contexts are told (they drop observations when false; see
+            // the test in `node`).
+            let kept = sim.observed;
+            let outcome = sim.run();
+            (
+                kept,
+                outcome.fingerprint,
+                outcome.events,
+                outcome.invariants,
+            )
+        };
+        // The relay's `progress` looks at observations; its metrics do not.
+        let (kept, fingerprint, events, invariants) = run(None, false);
+        assert!(kept && invariants == ["progress"]);
+        // Without it nothing looks, and nodes' observations cost nothing: the same run.
+        let none = run(Some(Vec::new()), false);
+        assert_eq!(none, (false, fingerprint, events, vec![]));
+        // A trace shows them, so they are kept for it.
+        assert!(run(Some(Vec::new()), true).0);
+    }
 
     #[test]
     fn a_node_costs_the_event_loop_80_bytes_beside_its_own_state() {

@@ -100,6 +100,11 @@ impl<N: Node, M: FromHistory> Checker<N> for Linearizable<M> {
         "linearizable"
     }
 
+    /// It judges the history, not observations.
+    fn observes(&self) -> bool {
+        false
+    }
+
     fn on_finish(&mut self, _now_ns: u64, cluster: &dyn ClusterView<N>) -> Result<(), String> {
         self.judge(cluster.history())
     }
