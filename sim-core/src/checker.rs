@@ -60,9 +60,9 @@ pub trait Checker<N: Node> {
     fn name(&self) -> &'static str;
 
     /// False for a checker that never looks at observations (one that judges the
-    /// history or the cluster at the end, say): it is not handed any, and when no checker
-    /// and no metric looks at them and no trace is written, [`Context::observe`] drops
-    /// them at once and the run pays nothing for them.
+    /// history or the cluster at the end, say). When no checker and no metric looks at
+    /// them and no trace is written, [`Context::observe`] drops them at once and the run
+    /// pays nothing for them.
     ///
     /// [`Context::observe`]: crate::Context::observe
     fn observes(&self) -> bool {

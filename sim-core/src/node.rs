@@ -13,7 +13,7 @@
 use std::fmt::Debug;
 use std::hash::Hash;
 
-use crate::random::{Random, Stream, StreamBuffer};
+use crate::random::{Random, Stream, StreamBuffer, StreamKey};
 use crate::storage::Storage;
 use crate::time::NodeClock;
 use crate::timers::TimerTable;
@@ -83,8 +83,8 @@ pub struct Context<'a, N: Node> {
     pub(crate) now_ns: u64,
     /// `None`: a perfect clock, whose local time is virtual time.
     pub(crate) clock: Option<&'a NodeClock>,
-    /// The run's seed, and where this node's stream is.
-    pub(crate) seed: u64,
+    /// The run's key, and where this node's stream is.
+    pub(crate) key: &'a StreamKey,
     pub(crate) rng: &'a mut StreamBuffer,
     /// The node's stream as a [`Random`], once a handler asked for it; handed back to
     /// `rng` when the handler returns ([`Context::return_random`]).
@@ -142,9 +142,9 @@ impl<N: Node> Context<'_, N> {
 
     /// This node's random stream.
     pub fn random(&mut self) -> &mut Random {
-        let (seed, id, rng) = (self.seed, self.id, &mut *self.rng);
+        let (key, id, rng) = (*self.key, self.id, &mut *self.rng);
         self.loaned
-            .get_or_insert_with(|| Random::resume(seed, Stream::Node(id), std::mem::take(rng)))
+            .get_or_insert_with(|| Random::resume(key, Stream::Node(id), std::mem::take(rng)))
     }
 
     /// Puts the stream lent by [`random`](Self::random) back in the node's slot.
@@ -160,7 +160,7 @@ impl<N: Node> Context<'_, N> {
     fn next_u64(&mut self) -> u64 {
         match self.loaned.as_mut() {
             Some(random) => random.next_u64(),
-            None => self.rng.next_u64(self.seed, Stream::Node(self.id).id()),
+            None => self.rng.next_u64(self.key, Stream::Node(self.id).id()),
         }
     }
 
@@ -281,7 +281,7 @@ mod tests {
                 node_count: 2,
                 now_ns: 0,
                 clock: None,
-                seed: 1,
+                key: &StreamKey::of(1),
                 rng: &mut buffer,
                 loaned: None,
                 timers: &mut timers,
@@ -299,6 +299,7 @@ mod tests {
     #[test]
     fn a_node_draws_from_its_own_stream_whether_its_context_lends_it_or_not() {
         let (seed, id, count) = (42, 3, 1000);
+        let key = StreamKey::of(seed);
         let mut reference = Random::new(seed, Stream::Node(id));
         let mut buffer = StreamBuffer::default();
         let mut timers = TimerTable::default();
@@ -312,7 +313,7 @@ mod tests {
                 node_count: count,
                 now_ns: 0,
                 clock: None,
-                seed,
+                key: &key,
                 rng: &mut buffer,
                 loaned: None,
                 timers: &mut timers,

@@ -40,14 +40,34 @@ impl Stream {
 /// gives for the same key and stream (a test pins it), generated a block at a time.
 ///
 /// Compact on purpose: every node has its own stream, and a cluster of a million nodes
-/// keeps a million of them. This is 88 bytes (the seed the key is spread from, the stream,
-/// and a [`StreamBuffer`]); `ChaCha8Rng` buffers four blocks and is 320 bytes. A node's
-/// slot keeps only the 72-byte buffer: its seed is the run's and its stream its id.
+/// keeps a million of them. A node's slot keeps only a 72-byte [`StreamBuffer`]: its key is
+/// the run's and its stream number its id. A `Random` (the key, the stream number and the
+/// buffer) is 112 bytes; `ChaCha8Rng` buffers four blocks and is 320 bytes.
 #[derive(Clone, Debug)]
 pub struct Random {
-    seed: u64,
+    key: StreamKey,
     stream: u64,
     buffer: StreamBuffer,
+}
+
+/// The 256-bit ChaCha key of every stream of a run: the 64-bit seed spread with
+/// splitmix64, so nearby seeds (0, 1, 2, ... in a sweep) give unrelated keys. Made once per
+/// run, not per block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamKey([u32; 8]);
+
+impl StreamKey {
+    pub fn of(seed: u64) -> Self {
+        let mut key = [0u32; 8];
+        let mut state = seed;
+        for pair in key.chunks_exact_mut(2) {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let word = splitmix64(state);
+            pair[0] = word as u32;
+            pair[1] = (word >> 32) as u32;
+        }
+        StreamKey(key)
+    }
 }
 
 /// Where a stream is: its current block of words and how many words it has given. Without
@@ -75,29 +95,14 @@ fn quarter_round(x: &mut [u32; 16], a: usize, b: usize, c: usize, d: usize) {
     x[b] = (x[b] ^ x[c]).rotate_left(7);
 }
 
-/// The 256-bit key: the 64-bit seed spread with splitmix64, so nearby seeds (0, 1, 2, ...
-/// in a sweep) give unrelated keys. Recomputed per block (four splitmix64 steps beside
-/// ChaCha's eighty quarter-round operations), not stored.
-fn key(seed: u64) -> [u32; 8] {
-    let mut key = [0u32; 8];
-    let mut state = seed;
-    for pair in key.chunks_exact_mut(2) {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let word = splitmix64(state);
-        pair[0] = word as u32;
-        pair[1] = (word >> 32) as u32;
-    }
-    key
-}
-
 impl StreamBuffer {
     /// Generates the block the next word is in.
     #[inline(never)]
-    fn refill(&mut self, seed: u64, stream: u64) {
+    fn refill(&mut self, key: &StreamKey, stream: u64) {
         let block = self.position / 16;
         let mut input = [0u32; 16];
         input[..4].copy_from_slice(&CHACHA_CONSTANTS);
-        input[4..12].copy_from_slice(&key(seed));
+        input[4..12].copy_from_slice(&key.0);
         input[12] = block as u32;
         input[13] = (block >> 32) as u32;
         input[14] = stream as u32;
@@ -120,26 +125,26 @@ impl StreamBuffer {
     }
 
     #[inline]
-    fn next_u32(&mut self, seed: u64, stream: u64) -> u32 {
+    fn next_u32(&mut self, key: &StreamKey, stream: u64) -> u32 {
         let i = (self.position % 16) as usize;
         if i == 0 {
-            self.refill(seed, stream);
+            self.refill(key, stream);
         }
         self.position += 1;
         self.words[i]
     }
 
     /// The stream's next two words, the first as the low half (as `rand_core`'s block RNGs
-    /// do), for a stream under `seed` numbered `stream`.
+    /// do), for a stream under `key` numbered `stream`.
     #[inline]
-    pub fn next_u64(&mut self, seed: u64, stream: u64) -> u64 {
+    pub fn next_u64(&mut self, key: &StreamKey, stream: u64) -> u64 {
         let i = (self.position % 16) as usize;
         if (1..15).contains(&i) {
             self.position += 2;
             return u64::from(self.words[i]) | (u64::from(self.words[i + 1]) << 32);
         }
-        let lo = self.next_u32(seed, stream);
-        let hi = self.next_u32(seed, stream);
+        let lo = self.next_u32(key, stream);
+        let hi = self.next_u32(key, stream);
         u64::from(lo) | (u64::from(hi) << 32)
     }
 }
@@ -147,13 +152,13 @@ impl StreamBuffer {
 impl Random {
     /// The stream for `purpose` under scenario seed `seed`.
     pub fn new(seed: u64, purpose: Stream) -> Self {
-        Random::resume(seed, purpose, StreamBuffer::default())
+        Random::resume(StreamKey::of(seed), purpose, StreamBuffer::default())
     }
 
-    /// The stream for `purpose` under `seed`, where `buffer` left it.
-    pub fn resume(seed: u64, purpose: Stream, buffer: StreamBuffer) -> Self {
+    /// The stream for `purpose` under `key`, where `buffer` left it.
+    pub fn resume(key: StreamKey, purpose: Stream, buffer: StreamBuffer) -> Self {
         Random {
-            seed,
+            key,
             stream: purpose.id(),
             buffer,
         }
@@ -166,13 +171,13 @@ impl Random {
 
     #[cfg(test)]
     fn next_u32(&mut self) -> u32 {
-        self.buffer.next_u32(self.seed, self.stream)
+        self.buffer.next_u32(&self.key, self.stream)
     }
 
     /// The next two words, the first as the low half (as `rand_core`'s block RNGs do).
     #[inline]
     pub fn next_u64(&mut self) -> u64 {
-        self.buffer.next_u64(self.seed, self.stream)
+        self.buffer.next_u64(&self.key, self.stream)
     }
 
     /// Uniform in [0, 1) with 53 bits of precision.
@@ -252,7 +257,7 @@ mod tests {
             ] {
                 let mut ours = Random::new(seed, purpose);
                 let mut key = [0u8; 32];
-                for (chunk, word) in key.chunks_exact_mut(4).zip(super::key(seed)) {
+                for (chunk, word) in key.chunks_exact_mut(4).zip(StreamKey::of(seed).0) {
                     chunk.copy_from_slice(&word.to_le_bytes());
                 }
                 let mut theirs = ChaCha8Rng::from_seed(key);
@@ -267,7 +272,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(std::mem::size_of::<Random>(), 88);
+        assert_eq!(std::mem::size_of::<Random>(), 112);
         assert_eq!(std::mem::size_of::<StreamBuffer>(), 72);
     }
 

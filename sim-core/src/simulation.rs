@@ -24,7 +24,7 @@ use crate::nemesis::{ClusterState, Nemesis, NemesisOptions, StrikeKind};
 use crate::network::{DropReason, LinkOptions, MessageStats, PacketSimulator, Route};
 use crate::node::{Context, Effects, Node, TimerId};
 use crate::protocol::Protocol;
-use crate::random::{Random, Stream, StreamBuffer};
+use crate::random::{Random, Stream, StreamBuffer, StreamKey};
 use crate::storage::Storage;
 use crate::time::NodeClock;
 use crate::timers::TimerTable;
@@ -268,6 +268,8 @@ pub struct Simulation<P: Protocol> {
     now_ns: u64,
     events: u64,
     seed: u64,
+    /// The key of every random stream of the run (the seed's).
+    key: StreamKey,
     time_limit_ns: u64,
     max_events: u64,
     pending_max: usize,
@@ -280,10 +282,7 @@ pub struct Simulation<P: Protocol> {
     applied: Vec<AppliedFault>,
     nemesis: Option<Nemesis>,
     checkers: Vec<Box<dyn Checker<P::Node>>>,
-    /// The checkers that look at observations, by index in `checkers`.
-    observing: Vec<usize>,
     metrics: Box<dyn Metrics<P::Node>>,
-    metrics_observe: bool,
     /// Whether anything looks at observations (a checker, the metrics, the trace): if
     /// not, contexts drop them.
     observed: bool,
@@ -350,11 +349,7 @@ impl<P: Protocol> Simulation<P> {
             )
         });
         let metrics = protocol.metrics();
-        let observing: Vec<usize> = (0..checkers.len())
-            .filter(|&i| checkers[i].observes())
-            .collect();
-        let metrics_observe = metrics.observes();
-        let observed = !observing.is_empty() || metrics_observe;
+        let observed = metrics.observes() || checkers.iter().any(|c| c.observes());
         let mut sim = Simulation {
             protocol,
             names,
@@ -368,6 +363,7 @@ impl<P: Protocol> Simulation<P> {
             now_ns: 0,
             events: 0,
             seed,
+            key: StreamKey::of(seed),
             time_limit_ns: options.time_limit_ns,
             max_events: options.max_events,
             pending_max: options.pending_max,
@@ -379,9 +375,7 @@ impl<P: Protocol> Simulation<P> {
             applied: Vec::new(),
             nemesis,
             checkers,
-            observing,
             metrics,
-            metrics_observe,
             observed,
             violation: None,
             history: Vec::new(),
@@ -724,7 +718,7 @@ impl<P: Protocol> Simulation<P> {
             } else {
                 None
             },
-            seed: self.seed,
+            key: &self.key,
             rng: &mut slot.rng,
             loaned: None,
             timers: &mut self.timers,
@@ -797,11 +791,9 @@ impl<P: Protocol> Simulation<P> {
                     .debug("what", &obs)
                     .end();
             }
-            if self.metrics_observe {
-                self.metrics.on_observation(self.now_ns, id, &obs);
-            }
-            for &i in &self.observing {
-                let c = &mut self.checkers[i];
+            // Those that do not look at observations ignore them.
+            self.metrics.on_observation(self.now_ns, id, &obs);
+            for c in self.checkers.iter_mut() {
                 if let Err(message) = c.on_observation(self.now_ns, id, &obs) {
                     if self.violation.is_none() {
                         self.violation = Some(Violation {
