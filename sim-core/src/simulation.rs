@@ -168,6 +168,10 @@ struct NodeSlot<N: Node> {
 /// How many events ahead the loop prefetches the node of (0: the next).
 const PREFETCH_AHEAD: usize = 1;
 
+/// The loop prefetches nodes only when their slots take more than this: below it they
+/// stay in the processor's caches and looking ahead costs more than it saves.
+const PREFETCH_ABOVE_BYTES: usize = 256 * 1024;
+
 /// Asks the processor to bring `value`'s cache lines in: a hint, with no effect on what
 /// the program computes.
 #[inline(always)]
@@ -292,6 +296,8 @@ pub struct Simulation<P: Protocol> {
     fingerprint: Fingerprint,
     trace: Option<TraceWriter>,
     started: bool,
+    /// Whether the loop prefetches the node of the event after next.
+    prefetching: bool,
 }
 
 impl<P: Protocol> Simulation<P> {
@@ -382,6 +388,7 @@ impl<P: Protocol> Simulation<P> {
             fingerprint: Fingerprint::default(),
             trace: None,
             started: false,
+            prefetching: n * std::mem::size_of::<NodeSlot<P::Node>>() > PREFETCH_ABOVE_BYTES,
         };
         for tf in options.faults {
             sim.schedule_fault(tf.at.0, tf.fault, FaultOrigin::Scheduled);
@@ -553,11 +560,13 @@ impl<P: Protocol> Simulation<P> {
         self.fingerprint.add(time_ns);
         // With 100,000 nodes and more, the node of an event soon to come is rarely in
         // cache: ask for it now, while this one is handled.
-        if let Some(Event::Deliver { to: n, .. } | Event::Timer { node: n, .. }) =
-            self.queue.peek_due(PREFETCH_AHEAD)
-        {
-            if let Some(slot) = self.nodes.get(*n as usize) {
-                prefetch(slot);
+        if self.prefetching {
+            if let Some(Event::Deliver { to: n, .. } | Event::Timer { node: n, .. }) =
+                self.queue.peek_due(PREFETCH_AHEAD)
+            {
+                if let Some(slot) = self.nodes.get(*n as usize) {
+                    prefetch(slot);
+                }
             }
         }
         self.dispatch(event);
