@@ -145,6 +145,9 @@ impl<T> EventQueue<T> {
                 let at = self.due.partition_point(|i| i.time_ns <= time_ns);
                 self.due.insert(at, item);
             }
+            if self.due.len() > SORT_MAX {
+                self.shorten_due();
+            }
             return;
         }
         self.place(item);
@@ -174,6 +177,24 @@ impl<T> EventQueue<T> {
                 }
             }
         }
+    }
+
+    /// Moves the due run's latest events (all of those at its latest time, so that an
+    /// event scheduled at that time later still comes after them) to the buckets: the run
+    /// stays short, and an insertion into it cheap.
+    #[cold]
+    fn shorten_due(&mut self) {
+        let latest = self.due_max_ns;
+        if latest == self.last_ns {
+            // All at the buckets' own time, which is the run's: nothing to move (and an
+            // event scheduled then is appended, not inserted).
+            return;
+        }
+        while self.due.back().is_some_and(|i| i.time_ns == latest) {
+            let item = self.due.pop_back().expect("looked at");
+            self.place(item);
+        }
+        self.due_max_ns = self.due.back().map_or(self.last_ns, |i| i.time_ns);
     }
 
     /// The `nth` earliest event, if it is in the due run already (where it costs nothing
@@ -311,6 +332,64 @@ mod tests {
             assert_eq!(q.pop(), Some((t, v)));
         }
         assert!(q.is_empty() && q.pop().is_none());
+    }
+
+    #[test]
+    fn the_due_run_stays_short_when_events_keep_landing_inside_it() {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let mut q = EventQueue::new();
+        let mut reference = BinaryHeap::new();
+        let mut seq = 0u64;
+        let mut push = |q: &mut EventQueue<u64>, reference: &mut BinaryHeap<_>, t: u64| {
+            seq += 1;
+            q.push(t, seq);
+            reference.push(Reverse((t, seq)));
+        };
+        // A bucket of events over [1024, 2047] (one bucket from time 0), some at its last
+        // instant, sorted into the due run by the first pop; then thousands scheduled
+        // inside the run's span, as a cluster with fast local links would.
+        let mut rng = Random::new(3, Stream::Workload);
+        for i in 0..SORT_MAX as u64 {
+            let t = if i % 8 == 0 {
+                2047
+            } else {
+                1024 + rng.below(1024)
+            };
+            push(&mut q, &mut reference, t);
+        }
+        let mut now = 0;
+        for round in 0..20_000u64 {
+            if round % 3 == 0 {
+                let Reverse((t, v)) = reference.pop().unwrap();
+                assert_eq!(q.pop(), Some((t, v)), "round {round}");
+                now = t;
+            }
+            let t = match round % 4 {
+                0 => 2047,
+                _ => now + rng.below(300),
+            };
+            push(&mut q, &mut reference, t.max(now));
+            // Short, or all at one instant (where an event is appended, not inserted).
+            let d = &q.due;
+            let one_instant = d.front().map(|i| i.time_ns) == d.back().map(|i| i.time_ns);
+            assert!(
+                d.len() <= SORT_MAX + 1 || one_instant,
+                "the run grew to {}",
+                d.len()
+            );
+        }
+        while let Some(Reverse((t, v))) = reference.pop() {
+            assert_eq!(q.pop(), Some((t, v)));
+        }
+        // All at one instant: the run holds them all, appended, never inserted.
+        for _ in 0..1000 {
+            push(&mut q, &mut reference, 5000);
+        }
+        for _ in 0..1000 {
+            let Reverse((t, v)) = reference.pop().unwrap();
+            assert_eq!(q.pop(), Some((t, v)));
+        }
     }
 
     #[test]
