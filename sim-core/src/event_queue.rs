@@ -31,8 +31,16 @@ const CHUNK: usize = 512;
 /// Free chunks kept for reuse, at most.
 const POOL_MAX: usize = 256;
 
-/// A bucket of at most this many events is sorted whole into the due run at a refill.
+/// A bucket of at most this many events is sorted whole into the due run at a refill (and
+/// the due run is kept this short).
 const SORT_MAX: usize = 64;
+
+/// With at most `FEW_PENDING` events pending, a bucket is sorted whole only if it holds at
+/// most `SORT_MAX_FEW`: a bucket of 64 of them spans much of their flight, so events
+/// scheduled while it is due land inside it and are inserted one by one. At 16 nodes (32
+/// pending) this took the queue from 0.50 s to 0.43 s for 10 million events.
+const FEW_PENDING: usize = 256;
+const SORT_MAX_FEW: usize = 16;
 
 /// The events of one bucket, in the order they came.
 struct Bucket<T> {
@@ -227,7 +235,12 @@ impl<T> EventQueue<T> {
         self.last_ns = self.mins[k];
         self.mins[k] = u64::MAX;
         self.occupied &= !(1 << k);
-        if bucket.len <= SORT_MAX {
+        let sort_max = if self.len <= FEW_PENDING {
+            SORT_MAX_FEW
+        } else {
+            SORT_MAX
+        };
+        if bucket.len <= sort_max {
             let mut chunks = bucket.chunks.drain(..);
             let mut items = chunks.next().unwrap_or_default();
             for mut more in chunks {
