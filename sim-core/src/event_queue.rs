@@ -6,10 +6,12 @@
 //! bucket k holds those that agree with it above bit k, and every event of a lower bucket
 //! is earlier than every event of a higher one. Scheduling appends to a bucket; when the
 //! due run is empty, the lowest non-empty bucket is spread over the lower ones around its
-//! earliest time, or, if it holds at most `SORT_MAX` events, sorted whole into the due
-//! run. Each event moves down a few buckets in its life, by appends, where a binary or
-//! 4-ary heap of 10,000 events pays a dozen cache misses per event sifting; and with few
-//! events pending (16 nodes, 16 events) a refill is one small sort.
+//! earliest time, or, if it holds at most `SORT_MAX` events (`SORT_MAX_FEW` when few are
+//! pending), sorted whole into the due run. Each event moves down a few buckets in its
+//! life, by appends, where a binary or 4-ary heap of 10,000 events pays a dozen cache
+//! misses per event sifting; and with few events pending (16 nodes, 32 events) a refill
+//! is one small sort. The due run never holds more than `SORT_MAX` events at different
+//! times: an event scheduled inside it is inserted, and its latest go back to the buckets.
 //!
 //! A bucket is a list of fixed-size chunks from a shared pool: a bucket that grows copies
 //! nothing and leaves no doubled capacity behind (a million pending events took 147 MB of

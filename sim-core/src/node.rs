@@ -21,10 +21,7 @@ use crate::timers::TimerTable;
 /// A node's index in the cluster, 0-based, in the order the protocol lists its nodes.
 pub type NodeId = u32;
 
-/// Names a timer so that it can be cancelled. Unique while the timer is armed, and never
-/// equal to a later timer's id (its number is the engine's business).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TimerId(pub u64);
+pub use crate::timers::TimerId;
 
 /// A simulated process.
 pub trait Node: Sized {

@@ -10,7 +10,11 @@
 //! the vectors' spare capacity). The hash map this replaced took 36 bytes per timer for a
 //! million of them, 53 while it grew, and hashed twice per timer.
 
-use crate::node::TimerId;
+/// Names a timer so that it can be cancelled. Unique while the timer is armed, and never
+/// equal to a later timer's id (its number is the engine's business: the timer's slot here
+/// and the slot's generation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimerId(pub u64);
 
 /// Armed timers and what they carry, by slot.
 pub(crate) struct TimerTable<T> {
