@@ -11,6 +11,7 @@
 //! | [`simulation`] | the world: event loop, virtual time, the verbs `crash`, `partition`, … |
 //! | [`event_queue`] | the scheduler: pending events, earliest first, ties in order |
 //! | [`node`] | a process: the sans-IO [`Node`] trait and its [`Context`] |
+//! | `timers` | the kernel's timer list: what each armed timer carries, by [`TimerId`] |
 //! | [`network`] | the network: latency, loss, duplication, partitions ("packet simulator") |
 //! | [`storage`] | a disk: durable writes that survive a crash only once synced |
 //! | [`time`] | clocks: durations, and each node's drifting, jumping local clock |
