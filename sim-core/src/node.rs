@@ -147,8 +147,8 @@ impl<N: Node> Context<'_, N> {
     /// Puts the stream lent by [`random`](Self::random) back in the node's slot.
     #[inline]
     pub(crate) fn return_random(&mut self) {
-        if let Some(random) = self.loaned.take() {
-            *self.rng = random.into_buffer();
+        if let Some(buffer) = self.loaned.take().and_then(Random::into_buffer) {
+            *self.rng = buffer;
         }
     }
 

@@ -48,15 +48,25 @@ impl Stream {
 /// keeps a million of them. A node's slot keeps only a 72-byte [`StreamBuffer`], one block
 /// made at a time: its key is the run's and its stream number its id.
 ///
-/// A `Random` (the network's stream, the nemesis's, a workload's, or a node's while its
-/// context lends it) is `rand_chacha`'s `ChaCha8Rng` itself: few of them exist, and it
-/// makes four blocks at a time with the processor's vector instructions, where one block
-/// made word by word took 17% of the time at 16 nodes (half of it the network's draws).
+/// A `Random` that draws all the time (the network's stream, the nemesis's, a workload's)
+/// is `rand_chacha`'s `ChaCha8Rng` itself: few of them exist, and it makes four blocks at
+/// a time with the processor's vector instructions, where one block made word by word
+/// took 17% of the time at 16 nodes (half of it the network's draws). A node's stream,
+/// while its context lends it as a `Random`, stays its one-block buffer: setting up four
+/// blocks for a handler's one or two draws cost more than it saved.
 #[derive(Clone, Debug)]
 pub struct Random {
-    key: StreamKey,
-    stream: u64,
-    core: ChaCha8Rng,
+    source: Source,
+}
+
+#[derive(Clone, Debug)]
+enum Source {
+    Wide(Box<ChaCha8Rng>),
+    Block {
+        key: StreamKey,
+        stream: u64,
+        buffer: StreamBuffer,
+    },
 }
 
 /// The 256-bit ChaCha key of every stream of a run: the 64-bit seed spread with
@@ -161,49 +171,61 @@ impl StreamBuffer {
 impl Random {
     /// The stream for `purpose` under scenario seed `seed`.
     pub fn new(seed: u64, purpose: Stream) -> Self {
-        Random::resume(StreamKey::of(seed), purpose, StreamBuffer::default())
-    }
-
-    /// The stream for `purpose` under `key`, where `buffer` left it.
-    pub fn resume(key: StreamKey, purpose: Stream, buffer: StreamBuffer) -> Self {
-        let mut seed = [0u8; 32];
-        for (bytes, word) in seed.chunks_exact_mut(4).zip(key.0) {
-            bytes.copy_from_slice(&word.to_le_bytes());
+        let mut bytes = [0u8; 32];
+        for (chunk, word) in bytes.chunks_exact_mut(4).zip(StreamKey::of(seed).0) {
+            chunk.copy_from_slice(&word.to_le_bytes());
         }
-        let mut core = ChaCha8Rng::from_seed(seed);
+        let mut core = ChaCha8Rng::from_seed(bytes);
         core.set_stream(purpose.id());
-        core.set_word_pos(u128::from(buffer.position));
         Random {
-            key,
-            stream: purpose.id(),
-            core,
+            source: Source::Wide(Box::new(core)),
         }
     }
 
-    /// Where the stream is, to [`resume`](Self::resume) it later.
-    pub fn into_buffer(self) -> StreamBuffer {
-        let position = self.core.get_word_pos() as u64;
-        let mut buffer = StreamBuffer {
-            words: [0; 16],
-            position: position - position % 16,
-        };
-        if position % 16 != 0 {
-            // The block the stream is in, as a buffer that made it would hold it.
-            buffer.refill(&self.key, self.stream);
-            buffer.position = position;
+    /// The stream for `purpose` under `key`, where `buffer` left it, made a block at a
+    /// time: a node's stream while its context lends it.
+    pub fn resume(key: StreamKey, purpose: Stream, buffer: StreamBuffer) -> Self {
+        Random {
+            source: Source::Block {
+                key,
+                stream: purpose.id(),
+                buffer,
+            },
         }
-        buffer
+    }
+
+    /// Where a stream made by [`resume`](Self::resume) is, to resume it later. `None` for
+    /// one made by [`new`](Self::new).
+    pub fn into_buffer(self) -> Option<StreamBuffer> {
+        match self.source {
+            Source::Block { buffer, .. } => Some(buffer),
+            Source::Wide(_) => None,
+        }
     }
 
     #[cfg(test)]
     fn next_u32(&mut self) -> u32 {
-        self.core.next_u32()
+        match &mut self.source {
+            Source::Wide(core) => core.next_u32(),
+            Source::Block {
+                key,
+                stream,
+                buffer,
+            } => buffer.next_u32(key, *stream),
+        }
     }
 
     /// The next two words, the first as the low half (as `rand_core`'s block RNGs do).
     #[inline]
     pub fn next_u64(&mut self) -> u64 {
-        self.core.next_u64()
+        match &mut self.source {
+            Source::Wide(core) => core.next_u64(),
+            Source::Block {
+                key,
+                stream,
+                buffer,
+            } => buffer.next_u64(key, *stream),
+        }
     }
 
     /// Uniform in [0, 1) with 53 bits of precision.
@@ -302,26 +324,24 @@ mod tests {
     #[test]
     fn a_stream_lent_and_given_back_goes_on_where_it_was() {
         let key = StreamKey::of(9);
-        let mut reference = StreamBuffer::default();
+        let mut reference = Random::new(9, Stream::Node(5));
         let stream = Stream::Node(5).id();
         let mut buffer = StreamBuffer::default();
         for handler in 0..200u64 {
             // Lent as a `Random` for a few draws, then kept as a buffer for a few.
             let mut random = Random::resume(key, Stream::Node(5), buffer);
             for _ in 0..handler % 5 {
-                assert_eq!(random.next_u64(), reference.next_u64(&key, stream));
+                assert_eq!(random.next_u64(), reference.next_u64());
             }
             if handler % 3 == 0 {
-                assert_eq!(random.next_u32(), reference.next_u32(&key, stream));
+                assert_eq!(random.next_u32(), reference.next_u32());
             }
-            buffer = random.into_buffer();
+            buffer = random.into_buffer().expect("a lent stream");
             for _ in 0..handler % 4 {
-                assert_eq!(
-                    buffer.next_u64(&key, stream),
-                    reference.next_u64(&key, stream)
-                );
+                assert_eq!(buffer.next_u64(&key, stream), reference.next_u64());
             }
         }
+        assert!(Random::new(9, Stream::Network).into_buffer().is_none());
     }
 
     #[test]
