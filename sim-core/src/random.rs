@@ -90,7 +90,7 @@ impl StreamKey {
 }
 
 /// Where a stream is: its current block of words and how many words it has given. Without
-/// the seed and stream number, which whoever keeps many buffers of one run supplies.
+/// the key and the stream number, which whoever keeps many buffers of one run supplies.
 #[derive(Clone, Debug, Default)]
 pub struct StreamBuffer {
     /// The current block's words (block `(position - 1) / 16`).
