@@ -9,7 +9,9 @@
 //! | file | stands in for |
 //! |---|---|
 //! | [`simulation`] | the world: event loop, virtual time, the verbs `crash`, `partition`, … |
-//! | [`event_queue`] | the scheduler: pending events, earliest first, ties in order |
+//! | [`event_queue`] | the scheduler: pending events, earliest first, ties in order; a timing wheel for the near ones |
+//! | `radix_heap` | the scheduler's store for events beyond the wheel (or all of them, when the wheel does not pay) |
+//! | `prefetch` | the hint that brings upcoming nodes and events into cache |
 //! | [`node`] | a process: the sans-IO [`Node`] trait and its [`Context`] |
 //! | `timers` | the kernel's timer list: what each armed timer carries, by [`TimerId`] |
 //! | [`network`] | the network: latency, loss, duplication, partitions ("packet simulator") |
@@ -81,7 +83,9 @@ pub mod names;
 pub mod nemesis;
 pub mod network;
 pub mod node;
+mod prefetch;
 pub mod protocol;
+mod radix_heap;
 pub mod random;
 pub mod scenario;
 pub mod shrink;

@@ -23,6 +23,7 @@ use crate::names::NodeNames;
 use crate::nemesis::{ClusterState, Nemesis, NemesisOptions, StrikeKind};
 use crate::network::{DropReason, LinkOptions, MessageStats, PacketSimulator, Route};
 use crate::node::{Context, Effects, Node, TimerId};
+use crate::prefetch::prefetch;
 use crate::protocol::Protocol;
 use crate::random::{Random, Stream, StreamBuffer, StreamKey};
 use crate::storage::Storage;
@@ -171,24 +172,6 @@ const PREFETCH_AHEAD: usize = 1;
 /// The loop prefetches nodes only when their slots take more than this: below it they
 /// stay in the processor's caches and looking ahead costs more than it saves.
 const PREFETCH_ABOVE_BYTES: usize = 256 * 1024;
-
-/// Asks the processor to bring `value`'s cache lines in: a hint, with no effect on what
-/// the program computes.
-#[inline(always)]
-fn prefetch<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let start = value as *const T as *const i8;
-        for offset in (0..std::mem::size_of::<T>()).step_by(64) {
-            // SAFETY: a prefetch reads nothing into the program and cannot fault, whatever
-            // the address; this one is inside `value`.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(offset)) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
-}
 
 /// A node's disk: `None` until it first writes.
 type Disk<R> = Option<Box<Storage<R>>>;
