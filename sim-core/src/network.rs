@@ -357,7 +357,7 @@ impl PacketSimulator {
     }
 
     /// Decides the fate of one message sent now from `from` to `to`.
-    #[inline]
+    #[inline(always)]
     pub fn route(&mut self, from: NodeId, to: NodeId) -> Route {
         self.stats.sent += 1;
         if !self.reachable(from, to) {
