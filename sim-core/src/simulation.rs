@@ -724,11 +724,18 @@ impl<P: Protocol> Simulation<P> {
     }
 
     fn apply_effects(&mut self, id: NodeId) {
-        let mut sends = std::mem::take(&mut self.effects.sends);
-        for (to, msg) in sends.drain(..) {
+        // One send is the common case (a reply, a forward): taken off the end, without
+        // moving the list out and back.
+        if self.effects.sends.len() == 1 {
+            let (to, msg) = self.effects.sends.pop().expect("one send");
             self.send(id, to, msg);
+        } else if !self.effects.sends.is_empty() {
+            let mut sends = std::mem::take(&mut self.effects.sends);
+            for (to, msg) in sends.drain(..) {
+                self.send(id, to, msg);
+            }
+            self.effects.sends = sends;
         }
-        self.effects.sends = sends;
 
         if !self.effects.timers.is_empty() {
             self.apply_timers(id);
