@@ -23,7 +23,7 @@ use crate::names::NodeNames;
 use crate::nemesis::{ClusterState, Nemesis, NemesisOptions, StrikeKind};
 use crate::network::{DropReason, LinkOptions, MessageStats, PacketSimulator, Route};
 use crate::node::{Context, Effects, Node, TimerId};
-use crate::prefetch::prefetch;
+use crate::prefetch::{prefetch, prefetch_from_start};
 use crate::protocol::Protocol;
 use crate::random::{Random, Stream, StreamBuffer, StreamKey};
 use crate::storage::Storage;
@@ -173,6 +173,9 @@ const PREFETCH_AHEAD: usize = 1;
 /// stay in the processor's caches and looking ahead costs more than it saves.
 const PREFETCH_ABOVE_BYTES: usize = 256 * 1024;
 
+/// Above this the loop prefetches every line of a node's slot (see `prefetch_from_start`).
+const PREFETCH_WHOLE_ABOVE_BYTES: usize = 4 << 20;
+
 /// A node's disk: `None` until it first writes.
 type Disk<R> = Option<Box<Storage<R>>>;
 
@@ -280,7 +283,18 @@ pub struct Simulation<P: Protocol> {
     trace: Option<TraceWriter>,
     started: bool,
     /// Whether the loop prefetches the node of the event after next.
-    prefetching: bool,
+    prefetching: Prefetching,
+}
+
+/// How the loop prefetches the node of the event after next, by the size of the slots.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Prefetching {
+    /// They stay in the processor's caches: looking ahead costs more than it saves.
+    Off,
+    /// About the second-level cache's size: a line per 64 bytes from the slot's start.
+    FromStart,
+    /// Larger: every line the slot lies in.
+    Whole,
 }
 
 impl<P: Protocol> Simulation<P> {
@@ -371,7 +385,11 @@ impl<P: Protocol> Simulation<P> {
             fingerprint: Fingerprint::default(),
             trace: None,
             started: false,
-            prefetching: n * std::mem::size_of::<NodeSlot<P::Node>>() > PREFETCH_ABOVE_BYTES,
+            prefetching: match n * std::mem::size_of::<NodeSlot<P::Node>>() {
+                bytes if bytes > PREFETCH_WHOLE_ABOVE_BYTES => Prefetching::Whole,
+                bytes if bytes > PREFETCH_ABOVE_BYTES => Prefetching::FromStart,
+                _ => Prefetching::Off,
+            },
         };
         for tf in options.faults {
             sim.schedule_fault(tf.at.0, tf.fault, FaultOrigin::Scheduled);
@@ -543,12 +561,15 @@ impl<P: Protocol> Simulation<P> {
         self.fingerprint.add(time_ns);
         // With 100,000 nodes and more, the node of an event soon to come is rarely in
         // cache: ask for it now, while this one is handled.
-        if self.prefetching {
+        if self.prefetching != Prefetching::Off {
             if let Some(Event::Deliver { to: n, .. } | Event::Timer { node: n, .. }) =
                 self.queue.peek_due(PREFETCH_AHEAD)
             {
                 if let Some(slot) = self.nodes.get(*n as usize) {
-                    prefetch(slot);
+                    match self.prefetching {
+                        Prefetching::Whole => prefetch(slot),
+                        _ => prefetch_from_start(slot),
+                    }
                 }
             }
         }
