@@ -23,10 +23,9 @@
 //! sequence number is the largest). So the order is exactly (time, sequence), as the 4-ary
 //! heap of the first version gave it, and no fingerprint moved.
 
-use std::collections::VecDeque;
-
+use crate::due_run::{DueRun, Item};
 use crate::prefetch::prefetch;
-use crate::radix_heap::{Item, RadixHeap};
+use crate::radix_heap::RadixHeap;
 
 /// The due run never holds more than this many events at different times: an insertion
 /// into it moves them, so its latest go back to the wheel.
@@ -70,9 +69,7 @@ const NIL: u32 = u32::MAX;
 pub struct EventQueue<T> {
     /// The earliest events, in (time, sequence) order: every event in the wheel or the
     /// heap is later than all of them.
-    due: VecDeque<Item<T>>,
-    /// The latest time in `due` (when it is not empty).
-    due_max_ns: u64,
+    due: DueRun<T>,
     /// A slot spans `2^shift` nanoseconds.
     shift: u32,
     /// The wheel has `2^slot_bits` slots.
@@ -129,8 +126,7 @@ impl<T> EventQueue<T> {
     fn with_geometry(shift: u32, slot_bits: u32) -> Self {
         let slots = 1usize << slot_bits;
         EventQueue {
-            due: VecDeque::new(),
-            due_max_ns: 0,
+            due: DueRun::default(),
             shift,
             slot_bits,
             cursor: 0,
@@ -213,21 +209,11 @@ impl<T> EventQueue<T> {
     /// Schedules an event while the wheel is on.
     #[inline]
     fn push_near(&mut self, item: Item<T>) {
-        let time_ns = item.time_ns;
-        if !self.due.is_empty() && time_ns <= self.due_max_ns {
-            // Inside the due run's span: after every event at or before its time.
-            if time_ns == self.due_max_ns {
-                self.due.push_back(item);
-            } else {
-                let at = self.due.partition_point(|i| i.time_ns <= time_ns);
-                self.due.insert(at, item);
-            }
-            if self.due.len() > DUE_MAX {
-                self.shorten_due();
-            }
-            return;
+        if let Some(item) = self.due.insert(item) {
+            self.place(item);
+        } else if self.due.too_long(DUE_MAX) {
+            self.shorten_due();
         }
-        self.place(item);
     }
 
     /// Puts an event later than the due run into its slot, or beyond the wheel.
@@ -364,7 +350,7 @@ impl<T> EventQueue<T> {
     fn wheel_to_far(&mut self) {
         self.wheel = false;
         self.far.rebase(self.last_ns);
-        for item in self.due.drain(..) {
+        for item in self.due.take_all() {
             self.far.push(item);
         }
         for item in std::mem::take(&mut self.items).into_iter().flatten() {
@@ -382,16 +368,9 @@ impl<T> EventQueue<T> {
     /// run stays short, and an insertion into it cheap.
     #[cold]
     fn shorten_due(&mut self) {
-        let latest = self.due_max_ns;
-        if self.due.front().is_some_and(|i| i.time_ns == latest) {
-            // All at one time: an event scheduled then is appended, not inserted.
-            return;
-        }
-        while self.due.back().is_some_and(|i| i.time_ns == latest) {
-            let item = self.due.pop_back().expect("looked at");
+        while let Some(item) = self.due.pop_latest() {
             self.place(item);
         }
-        self.due_max_ns = self.due.back().map_or(self.last_ns, |i| i.time_ns);
     }
 
     /// The `nth` earliest event, if it is in the due run already (where it costs nothing
@@ -401,7 +380,7 @@ impl<T> EventQueue<T> {
         if !self.wheel {
             return self.far.peek_due(nth);
         }
-        self.due.get(nth).map(|i| &i.value)
+        self.due.get(nth)
     }
 
     /// Removes and returns the earliest event.
@@ -439,12 +418,7 @@ impl<T> EventQueue<T> {
                 if self.prefetching {
                     self.prefetch_after(last);
                 }
-                if self.due.len() > 1 {
-                    self.due
-                        .make_contiguous()
-                        .sort_unstable_by_key(|i| (i.time_ns, i.seq));
-                }
-                self.due_max_ns = self.due.back().map_or(self.last_ns, |i| i.time_ns);
+                self.due.sort();
                 self.take_in_far();
                 return;
             }
@@ -518,7 +492,7 @@ impl<T> EventQueue<T> {
             let next = std::mem::replace(&mut self.links[at as usize], self.free);
             self.free = at;
             self.near -= 1;
-            self.due.push_back(item);
+            self.due.push_unsorted(item);
             at = next;
         }
     }
@@ -527,64 +501,43 @@ impl<T> EventQueue<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::radix_heap::tests::{
+        check_against_a_binary_heap, check_time_never_goes_back, check_time_then_insertion_order,
+        OrderedQueue,
+    };
     use crate::random::{Random, Stream};
+
+    impl OrderedQueue for EventQueue<u64> {
+        fn push(&mut self, time_ns: u64, value: u64) {
+            EventQueue::push(self, time_ns, value)
+        }
+        fn pop(&mut self) -> Option<(u64, u64)> {
+            EventQueue::pop(self)
+        }
+        fn peek_time_ns(&mut self) -> Option<u64> {
+            EventQueue::peek_time_ns(self)
+        }
+        fn len(&self) -> usize {
+            EventQueue::len(self)
+        }
+        fn walked(&self) -> usize {
+            self.iter().count()
+        }
+    }
 
     #[test]
     fn pops_in_time_order_and_ties_in_insertion_order() {
-        let mut q = EventQueue::new();
-        let mut rng = Random::new(5, Stream::Workload);
-        let mut expected = Vec::new();
-        for i in 0..5_000u32 {
-            let t = rng.below(200);
-            q.push(t, i);
-            expected.push((t, i));
-        }
-        // Sorting by (time, insertion index) is exactly the promised order.
-        expected.sort();
-        let mut got = Vec::new();
-        while let Some(e) = q.pop() {
-            got.push(e);
-        }
-        assert_eq!(got, expected);
-        assert!(q.is_empty());
+        check_time_then_insertion_order(&mut EventQueue::new());
     }
 
     #[test]
     fn the_order_is_exactly_time_then_insertion_as_a_heap_gives_it() {
-        use std::cmp::Reverse;
-        use std::collections::BinaryHeap;
-        let mut q = EventQueue::new();
-        let mut reference = BinaryHeap::new();
-        let mut rng = Random::new(9, Stream::Workload);
-        let mut seq = 0u64;
-        let mut now = 0;
-        for round in 0..200_000u64 {
-            // Mostly a few events ahead, some far ahead, many at the same instant.
-            let ahead = match rng.below(10) {
-                0..=2 => 0,
-                3..=7 => rng.below(1_000),
-                8 => rng.below(1 << 40),
-                _ => u64::MAX - now,
-            };
-            let t = now.saturating_add(ahead);
-            seq += 1;
-            q.push(t, round);
-            reference.push(Reverse((t, seq, round)));
-            if rng.below(5) < 2 {
-                let Reverse((t, _, v)) = reference.pop().unwrap();
-                assert_eq!(q.peek_time_ns(), Some(t));
-                assert_eq!(q.pop(), Some((t, v)), "round {round}");
-                now = t;
-            }
-            assert_eq!(q.len(), reference.len());
-            if round % 50_000 == 0 {
-                assert_eq!(q.iter().count(), q.len(), "every event, wherever it is");
-            }
-        }
-        while let Some(Reverse((t, _, v))) = reference.pop() {
-            assert_eq!(q.pop(), Some((t, v)));
-        }
-        assert!(q.is_empty() && q.pop().is_none());
+        check_against_a_binary_heap(&mut EventQueue::new());
+    }
+
+    #[test]
+    fn interleaved_pushes_and_pops_stay_ordered() {
+        check_time_never_goes_back(&mut EventQueue::new());
     }
 
     /// A cluster of `tokens` messages in flight (each delivery sends the next 1 to 1.1 ms
@@ -664,21 +617,5 @@ mod tests {
             assert_eq!(q.pop(), Some((t, v)));
         }
         assert!(q.is_empty() && q.pop().is_none());
-    }
-
-    #[test]
-    fn interleaved_pushes_and_pops_stay_ordered() {
-        let mut q = EventQueue::new();
-        let mut rng = Random::new(6, Stream::Workload);
-        let mut now = 0;
-        for i in 0..20_000u32 {
-            q.push(now + rng.below(50), i);
-            if i % 3 == 0 {
-                let (t, _) = q.pop().unwrap();
-                assert!(t >= now, "time went backwards");
-                now = t;
-                assert!(q.peek_time_ns().is_none_or(|next| next >= t));
-            }
-        }
     }
 }

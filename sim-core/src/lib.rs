@@ -11,6 +11,7 @@
 //! | [`simulation`] | the world: event loop, virtual time, the verbs `crash`, `partition`, … |
 //! | [`event_queue`] | the scheduler: pending events, earliest first, ties in order; a timing wheel for the near ones |
 //! | `radix_heap` | the scheduler's store for events beyond the wheel (or all of them, when the wheel does not pay) |
+//! | `due_run` | the scheduler's earliest events, in order, that both stores fill |
 //! | `prefetch` | the hint that brings upcoming nodes and events into cache |
 //! | [`node`] | a process: the sans-IO [`Node`] trait and its [`Context`] |
 //! | `timers` | the kernel's timer list: what each armed timer carries, by [`TimerId`] |
@@ -75,6 +76,7 @@
 //! fingerprint on every run and every machine.
 
 pub mod checker;
+mod due_run;
 pub mod event_queue;
 pub mod faults;
 pub mod fingerprint;

@@ -25,7 +25,7 @@
 //! number is the largest). So the order is exactly (time, sequence), as the 4-ary heap
 //! this replaced gave it, and no fingerprint moved.
 
-use std::collections::VecDeque;
+use crate::due_run::{DueRun, Item};
 
 /// Events per chunk: a bucket is a list of chunks, taken from and given back to a pool, so
 /// that a bucket growing copies nothing and holds at most one chunk it does not fill.
@@ -60,22 +60,11 @@ impl<T> Default for Bucket<T> {
     }
 }
 
-/// A pending event: its time, its sequence number (the order among events at one time)
-/// and what it is.
-#[repr(C)]
-pub(crate) struct Item<T> {
-    pub(crate) time_ns: u64,
-    pub(crate) seq: u64,
-    pub(crate) value: T,
-}
-
 /// Pending events keyed by virtual time and sequence number.
 pub(crate) struct RadixHeap<T> {
     /// The earliest events, in (time, sequence) order: every event in a bucket is later
     /// than all of them.
-    due: VecDeque<Item<T>>,
-    /// The latest time in `due` (when it is not empty).
-    due_max_ns: u64,
+    due: DueRun<T>,
     /// `buckets[k - 1]`: events whose time first differs from `last_ns` at bit `k - 1`.
     buckets: Vec<Bucket<T>>,
     /// Empty chunks, for the next bucket that needs one.
@@ -92,8 +81,7 @@ pub(crate) struct RadixHeap<T> {
 impl<T> Default for RadixHeap<T> {
     fn default() -> Self {
         RadixHeap {
-            due: VecDeque::new(),
-            due_max_ns: 0,
+            due: DueRun::default(),
             buckets: (0..64).map(|_| Bucket::default()).collect(),
             pool: Vec::new(),
             mins: [u64::MAX; 64],
@@ -145,31 +133,18 @@ impl<T> RadixHeap<T> {
             item.time_ns >= self.last_ns,
             "an event scheduled in the past"
         );
-        let time_ns = item.time_ns;
         self.len += 1;
-        if !self.due.is_empty() && time_ns <= self.due_max_ns {
-            // Inside the due run's span: after every event at or before its time.
-            if time_ns == self.due_max_ns {
-                self.due.push_back(item);
-            } else {
-                let at = self.due.partition_point(|i| i.time_ns <= time_ns);
-                self.due.insert(at, item);
-            }
-            if self.due.len() > SORT_MAX {
-                self.shorten_due();
-            }
-            return;
+        if let Some(item) = self.due.insert(item) {
+            self.place(item);
+        } else if self.due.too_long(SORT_MAX) {
+            self.shorten_due();
         }
-        self.place(item);
     }
 
     #[inline(always)]
     fn place(&mut self, item: Item<T>) {
         match bucket(item.time_ns, self.last_ns) {
-            0 => {
-                self.due_max_ns = item.time_ns;
-                self.due.push_back(item)
-            }
+            0 => self.due.push_latest(item),
             k => {
                 let b = k - 1;
                 self.mins[b] = self.mins[b].min(item.time_ns);
@@ -194,17 +169,11 @@ impl<T> RadixHeap<T> {
     /// stays short, and an insertion into it cheap.
     #[cold]
     fn shorten_due(&mut self) {
-        let latest = self.due_max_ns;
-        if latest == self.last_ns {
-            // All at the buckets' own time, which is the run's: nothing to move (and an
-            // event scheduled then is appended, not inserted).
-            return;
-        }
-        while self.due.back().is_some_and(|i| i.time_ns == latest) {
-            let item = self.due.pop_back().expect("looked at");
+        // The run is at more than one time, so its latest is after the buckets' own time
+        // (`last_ns`, its earliest): those events go to buckets, not back into it.
+        while let Some(item) = self.due.pop_latest() {
             self.place(item);
         }
-        self.due_max_ns = self.due.back().map_or(self.last_ns, |i| i.time_ns);
     }
 
     /// Lets events from `floor_ns` on be pushed, by placing every event again around it if
@@ -218,7 +187,7 @@ impl<T> RadixHeap<T> {
         self.last_ns = floor_ns;
         self.mins = [u64::MAX; 64];
         self.occupied = 0;
-        let due = std::mem::take(&mut self.due);
+        let due = self.due.take_all();
         let buckets = std::mem::replace(
             &mut self.buckets,
             (0..64).map(|_| Bucket::default()).collect(),
@@ -240,7 +209,7 @@ impl<T> RadixHeap<T> {
     /// to look at).
     #[inline]
     pub fn peek_due(&self, nth: usize) -> Option<&T> {
-        self.due.get(nth).map(|i| &i.value)
+        self.due.get(nth)
     }
 
     /// Removes and returns the earliest event.
@@ -278,9 +247,8 @@ impl<T> RadixHeap<T> {
                 items.append(&mut more);
             }
             items.sort_unstable_by_key(|i| (i.time_ns, i.seq));
-            self.due_max_ns = items.last().map_or(self.last_ns, |i| i.time_ns);
             // The chunk becomes the due run, and the empty run a chunk: nothing is copied.
-            let spare = Vec::from(std::mem::replace(&mut self.due, VecDeque::from(items)));
+            let spare = self.due.replace_with_sorted(items);
             self.recycle(spare);
             self.buckets[k].chunks = bucket.chunks;
             return;
@@ -292,9 +260,8 @@ impl<T> RadixHeap<T> {
             self.recycle(chunk);
         }
         self.buckets[k].chunks = bucket.chunks;
-        if self.due.len() > 1 {
-            self.due.make_contiguous().sort_unstable_by_key(|i| i.seq);
-        }
+        // All at `last_ns`: in sequence order.
+        self.due.sort();
     }
 }
 
@@ -316,7 +283,7 @@ fn bucket(time_ns: u64, last_ns: u64) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::random::{Random, Stream};
 
@@ -349,12 +316,41 @@ mod tests {
         }
     }
 
-    #[test]
-    fn pops_in_time_order_and_ties_in_insertion_order() {
-        let mut q = Numbered::new();
+    /// What the order checks below need of a queue: this heap numbered as the event
+    /// queue numbers it, and the event queue itself (its tests run the same checks).
+    pub(crate) trait OrderedQueue {
+        fn push(&mut self, time_ns: u64, value: u64);
+        fn pop(&mut self) -> Option<(u64, u64)>;
+        fn peek_time_ns(&mut self) -> Option<u64>;
+        fn len(&self) -> usize;
+        /// How many events a walk over every pending one finds.
+        fn walked(&self) -> usize;
+    }
+
+    impl OrderedQueue for Numbered<u64> {
+        fn push(&mut self, time_ns: u64, value: u64) {
+            Numbered::push(self, time_ns, value)
+        }
+        fn pop(&mut self) -> Option<(u64, u64)> {
+            Numbered::pop(self)
+        }
+        fn peek_time_ns(&mut self) -> Option<u64> {
+            self.heap.peek_time_ns()
+        }
+        fn len(&self) -> usize {
+            self.heap.len()
+        }
+        fn walked(&self) -> usize {
+            self.heap.iter().count()
+        }
+    }
+
+    /// Events at random times, many at the same one, all pushed and then all popped: in
+    /// time order, ties in insertion order.
+    pub(crate) fn check_time_then_insertion_order(q: &mut impl OrderedQueue) {
         let mut rng = Random::new(5, Stream::Workload);
         let mut expected = Vec::new();
-        for i in 0..5_000u32 {
+        for i in 0..5_000u64 {
             let t = rng.below(200);
             q.push(t, i);
             expected.push((t, i));
@@ -366,14 +362,15 @@ mod tests {
             got.push(e);
         }
         assert_eq!(got, expected);
-        assert!(q.heap.is_empty());
+        assert_eq!(q.len(), 0);
     }
 
-    #[test]
-    fn the_order_is_exactly_time_then_insertion_as_a_heap_gives_it() {
+    /// Pushes and pops interleaved, against a binary heap of (time, sequence): the same
+    /// order exactly, through events at the same instant, a little ahead, far ahead and
+    /// at the end of time.
+    pub(crate) fn check_against_a_binary_heap(q: &mut impl OrderedQueue) {
         use std::cmp::Reverse;
         use std::collections::BinaryHeap;
-        let mut q = Numbered::new();
         let mut reference = BinaryHeap::new();
         let mut rng = Random::new(9, Stream::Workload);
         let mut seq = 0u64;
@@ -392,23 +389,50 @@ mod tests {
             reference.push(Reverse((t, seq, round)));
             if rng.below(5) < 2 {
                 let Reverse((t, _, v)) = reference.pop().unwrap();
-                assert_eq!(q.heap.peek_time_ns(), Some(t));
+                assert_eq!(q.peek_time_ns(), Some(t));
                 assert_eq!(q.pop(), Some((t, v)), "round {round}");
                 now = t;
             }
-            assert_eq!(q.heap.len(), reference.len());
+            assert_eq!(q.len(), reference.len());
             if round % 50_000 == 0 {
-                assert_eq!(
-                    q.heap.iter().count(),
-                    q.heap.len(),
-                    "every chunk of every bucket"
-                );
+                assert_eq!(q.walked(), q.len(), "every event, wherever it is");
             }
         }
         while let Some(Reverse((t, _, v))) = reference.pop() {
             assert_eq!(q.pop(), Some((t, v)));
         }
-        assert!(q.heap.is_empty() && q.pop().is_none());
+        assert!(q.len() == 0 && q.pop().is_none());
+    }
+
+    /// Time never goes back through interleaved pushes and pops, and the earliest pending
+    /// event is never before the last taken.
+    pub(crate) fn check_time_never_goes_back(q: &mut impl OrderedQueue) {
+        let mut rng = Random::new(6, Stream::Workload);
+        let mut now = 0;
+        for i in 0..20_000u64 {
+            q.push(now + rng.below(50), i);
+            if i % 3 == 0 {
+                let (t, _) = q.pop().unwrap();
+                assert!(t >= now, "time went backwards");
+                now = t;
+                assert!(q.peek_time_ns().is_none_or(|next| next >= t));
+            }
+        }
+    }
+
+    #[test]
+    fn pops_in_time_order_and_ties_in_insertion_order() {
+        check_time_then_insertion_order(&mut Numbered::new());
+    }
+
+    #[test]
+    fn the_order_is_exactly_time_then_insertion_as_a_heap_gives_it() {
+        check_against_a_binary_heap(&mut Numbered::new());
+    }
+
+    #[test]
+    fn interleaved_pushes_and_pops_stay_ordered() {
+        check_time_never_goes_back(&mut Numbered::new());
     }
 
     #[test]
@@ -449,7 +473,7 @@ mod tests {
             push(&mut q, &mut reference, t.max(now));
             // Short, or all at one instant (where an event is appended, not inserted).
             let d = &q.heap.due;
-            let one_instant = d.front().map(|i| i.time_ns) == d.back().map(|i| i.time_ns);
+            let one_instant = d.is_one_instant();
             assert!(
                 d.len() <= SORT_MAX + 1 || one_instant,
                 "the run grew to {}",
@@ -493,21 +517,5 @@ mod tests {
             assert_eq!(q.pop(), Some((t, v)));
         }
         assert!(q.heap.is_empty());
-    }
-
-    #[test]
-    fn interleaved_pushes_and_pops_stay_ordered() {
-        let mut q = Numbered::new();
-        let mut rng = Random::new(6, Stream::Workload);
-        let mut now = 0;
-        for i in 0..20_000u32 {
-            q.push(now + rng.below(50), i);
-            if i % 3 == 0 {
-                let (t, _) = q.pop().unwrap();
-                assert!(t >= now, "time went backwards");
-                now = t;
-                assert!(q.heap.peek_time_ns().is_none_or(|next| next >= t));
-            }
-        }
     }
 }
