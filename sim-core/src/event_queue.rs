@@ -438,8 +438,8 @@ impl<T> EventQueue<T> {
     #[inline]
     fn prefetch_after(&mut self, last: u64) {
         let mask = (1u64 << self.slot_bits) - 1;
-        let end = last + PREFETCH_SLOTS;
-        for slot in self.prefetched_to.max(last + 1)..end {
+        let end = last.saturating_add(PREFETCH_SLOTS);
+        for slot in self.prefetched_to.max(last.saturating_add(1))..end {
             let at = self.heads[(slot & mask) as usize];
             if at != NIL {
                 prefetch(&self.items[at as usize]);
