@@ -60,21 +60,24 @@ impl<T> DueRun<T> {
         self.items.pop_front()
     }
 
-    /// Inserts `item` if its time is inside the run's span (at or before its latest time),
-    /// after every event at or before its time (its sequence number is the largest), and
-    /// gives it back otherwise.
+    /// Whether an event at `time_ns` falls inside the run's span (at or before its latest
+    /// time), where it must be inserted rather than stored beyond the run.
     #[inline]
-    pub fn insert(&mut self, item: Item<T>) -> Option<Item<T>> {
-        if self.items.is_empty() || item.time_ns > self.max_ns {
-            return Some(item);
-        }
+    pub fn spans(&self, time_ns: u64) -> bool {
+        !self.items.is_empty() && time_ns <= self.max_ns
+    }
+
+    /// Inserts `item`, whose time the run spans, after every event at or before its time
+    /// (its sequence number is the largest).
+    #[inline]
+    pub fn insert(&mut self, item: Item<T>) {
+        debug_assert!(self.spans(item.time_ns));
         if item.time_ns == self.max_ns {
             self.items.push_back(item);
         } else {
             let at = self.items.partition_point(|i| i.time_ns <= item.time_ns);
             self.items.insert(at, item);
         }
-        None
     }
 
     /// Appends an event later than every one in the run.
@@ -161,17 +164,17 @@ mod tests {
     }
 
     #[test]
-    fn an_event_inside_the_span_goes_after_those_of_its_time_and_one_after_it_comes_back() {
+    fn an_event_inside_the_span_goes_after_those_of_its_time() {
         let mut run = DueRun::default();
         for (t, s) in [(10, 1), (10, 2), (20, 3), (30, 4)] {
             run.push_latest(item(t, s));
         }
-        assert!(run.insert(item(10, 5)).is_none());
-        assert!(run.insert(item(30, 6)).is_none());
-        assert!(run.insert(item(25, 7)).is_none());
+        for (t, s) in [(10, 5), (30, 6), (25, 7)] {
+            assert!(run.spans(t));
+            run.insert(item(t, s));
+        }
         assert_eq!(seqs(&run), [1, 2, 5, 3, 7, 4, 6]);
-        let back = run.insert(item(31, 8)).expect("after the span");
-        assert_eq!(back.seq, 8);
+        assert!(!run.spans(31));
     }
 
     #[test]
@@ -189,7 +192,7 @@ mod tests {
         assert_eq!(taken, [4, 3]);
         assert_eq!(seqs(&run), [1, 2]);
         // The run's latest time is now 20: an event at 25 is after it.
-        assert!(run.insert(item(25, 5)).is_some());
+        assert!(run.spans(20) && !run.spans(25));
         let mut same = DueRun::default();
         for s in 0..10 {
             same.push_latest(item(7, s));

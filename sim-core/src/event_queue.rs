@@ -209,9 +209,12 @@ impl<T> EventQueue<T> {
     /// Schedules an event while the wheel is on.
     #[inline]
     fn push_near(&mut self, item: Item<T>) {
-        if let Some(item) = self.due.insert(item) {
+        if !self.due.spans(item.time_ns) {
             self.place(item);
-        } else if self.due.too_long(DUE_MAX) {
+            return;
+        }
+        self.due.insert(item);
+        if self.due.too_long(DUE_MAX) {
             self.shorten_due();
         }
     }

@@ -134,9 +134,12 @@ impl<T> RadixHeap<T> {
             "an event scheduled in the past"
         );
         self.len += 1;
-        if let Some(item) = self.due.insert(item) {
+        if !self.due.spans(item.time_ns) {
             self.place(item);
-        } else if self.due.too_long(SORT_MAX) {
+            return;
+        }
+        self.due.insert(item);
+        if self.due.too_long(SORT_MAX) {
             self.shorten_due();
         }
     }
