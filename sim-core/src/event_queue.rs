@@ -231,26 +231,39 @@ impl<T> EventQueue<T> {
         }
     }
 
+    /// Stores `item` in a free entry and links it into `slot`.
     #[inline(always)]
     fn link(&mut self, slot: u64, item: Item<T>) {
-        let s = (slot & ((1 << self.slot_bits) - 1)) as usize;
-        let head = self.heads[s];
         let at = match self.free {
             NIL => {
                 self.items.push(Some(item));
-                self.links.push(head);
+                self.links.push(NIL);
                 (self.items.len() - 1) as u32
             }
             at => {
                 self.free = self.links[at as usize];
                 self.items[at as usize] = Some(item);
-                self.links[at as usize] = head;
                 at
             }
         };
+        self.link_entry(slot, at);
+    }
+
+    /// Links the stored entry `at` into `slot`'s list, at its head.
+    #[inline(always)]
+    fn link_entry(&mut self, slot: u64, at: u32) {
+        let s = (slot & ((1 << self.slot_bits) - 1)) as usize;
+        self.links[at as usize] = self.heads[s];
         self.heads[s] = at;
         self.occupied[s / 64] |= 1 << (s % 64);
         self.near += 1;
+    }
+
+    /// Gives entry `at` (already emptied) back to the free list.
+    #[inline(always)]
+    fn release(&mut self, at: u32) {
+        self.links[at as usize] = self.free;
+        self.free = at;
     }
 
     /// Fits the wheel to recent events, every `len` pushes or so (at least
@@ -322,27 +335,18 @@ impl<T> EventQueue<T> {
         self.far.rebase(self.last_ns);
         self.near = 0;
         self.free = NIL;
-        for at in (0..self.items.len()).rev() {
-            match self.items[at].take() {
-                Some(item) => {
-                    let slot = item.time_ns >> shift;
-                    if slot - self.cursor < 1 << slot_bits {
-                        let s = (slot & (slots as u64 - 1)) as usize;
-                        self.items[at] = Some(item);
-                        self.links[at] = self.heads[s];
-                        self.heads[s] = at as u32;
-                        self.occupied[s / 64] |= 1 << (s % 64);
-                        self.near += 1;
-                    } else {
-                        self.far.push(item);
-                        self.links[at] = self.free;
-                        self.free = at as u32;
-                    }
-                }
-                None => {
-                    self.links[at] = self.free;
-                    self.free = at as u32;
-                }
+        for at in (0..self.items.len() as u32).rev() {
+            let Some(item) = self.items[at as usize].take() else {
+                self.release(at);
+                continue;
+            };
+            let slot = item.time_ns >> shift;
+            if slot - self.cursor < 1 << slot_bits {
+                self.items[at as usize] = Some(item);
+                self.link_entry(slot, at);
+            } else {
+                self.far.push(item);
+                self.release(at);
             }
         }
         self.take_in_far();
@@ -492,8 +496,8 @@ impl<T> EventQueue<T> {
         self.occupied[s / 64] &= !(1 << (s % 64));
         while at != NIL {
             let item = self.items[at as usize].take().expect("a linked event");
-            let next = std::mem::replace(&mut self.links[at as usize], self.free);
-            self.free = at;
+            let next = self.links[at as usize];
+            self.release(at);
             self.near -= 1;
             self.due.push_unsorted(item);
             at = next;

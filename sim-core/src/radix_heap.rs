@@ -1,5 +1,5 @@
-//! Pending events far ahead, earliest first, ties by sequence number: the event queue's
-//! store for what lies beyond its timing wheel.
+//! Pending events, earliest first, ties by sequence number: the event queue's store for
+//! what lies beyond its timing wheel, and for every event while the wheel is off.
 //!
 //! A radix heap (Ahuja, Mehlhorn, Orlin and Tarjan, 1990). Virtual time never goes back:
 //! every event is scheduled at or after the time the last refill started from. So events
