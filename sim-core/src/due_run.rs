@@ -3,7 +3,7 @@
 //! radix heap, fill it when it runs dry, and keep every event they hold later than all of
 //! it; an event scheduled inside its span is inserted here, after the events of its time.
 
-use std::collections::VecDeque;
+use crate::ring::Ring;
 
 /// A pending event: its time, its sequence number (the order among events at one time)
 /// and what it is.
@@ -15,7 +15,7 @@ pub(crate) struct Item<T> {
 
 /// The earliest pending events, in (time, sequence) order.
 pub(crate) struct DueRun<T> {
-    items: VecDeque<Item<T>>,
+    items: Ring<Item<T>>,
     /// The latest time in the run (when it is not empty).
     max_ns: u64,
 }
@@ -23,7 +23,7 @@ pub(crate) struct DueRun<T> {
 impl<T> Default for DueRun<T> {
     fn default() -> Self {
         DueRun {
-            items: VecDeque::new(),
+            items: Ring::default(),
             max_ns: 0,
         }
     }
@@ -55,7 +55,7 @@ impl<T> DueRun<T> {
         self.items.iter()
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn pop_front(&mut self) -> Option<Item<T>> {
         self.items.pop_front()
     }
@@ -69,19 +69,22 @@ impl<T> DueRun<T> {
 
     /// Inserts `item`, whose time the run spans, after every event at or before its time
     /// (its sequence number is the largest).
-    #[inline]
+    #[inline(always)]
     pub fn insert(&mut self, item: Item<T>) {
         debug_assert!(self.spans(item.time_ns));
         if item.time_ns == self.max_ns {
             self.items.push_back(item);
         } else {
-            let at = self.items.partition_point(|i| i.time_ns <= item.time_ns);
+            // The closure takes the time, not the event: a reference to the event would
+            // make the compiler build it on the stack (see `ring`).
+            let time_ns = item.time_ns;
+            let at = self.items.partition_point(move |i| i.time_ns <= time_ns);
             self.items.insert(at, item);
         }
     }
 
     /// Appends an event later than every one in the run.
-    #[inline]
+    #[inline(always)]
     pub fn push_latest(&mut self, item: Item<T>) {
         debug_assert!(self.items.back().is_none_or(|i| i.time_ns <= item.time_ns));
         self.max_ns = item.time_ns;
@@ -89,7 +92,7 @@ impl<T> DueRun<T> {
     }
 
     /// Appends an event in no particular order: `sort` puts the run in order after.
-    #[inline]
+    #[inline(always)]
     pub fn push_unsorted(&mut self, item: Item<T>) {
         self.items.push_back(item);
     }
@@ -132,12 +135,12 @@ impl<T> DueRun<T> {
     pub fn replace_with_sorted(&mut self, items: Vec<Item<T>>) -> Vec<Item<T>> {
         debug_assert!(self.items.is_empty());
         self.max_ns = items.last().map_or(0, |i| i.time_ns);
-        Vec::from(std::mem::replace(&mut self.items, VecDeque::from(items)))
+        std::mem::replace(&mut self.items, Ring::from_vec(items)).take_vec()
     }
 
     /// Empties the run, giving its events in order.
-    pub fn take_all(&mut self) -> VecDeque<Item<T>> {
-        std::mem::take(&mut self.items)
+    pub fn take_all(&mut self) -> Vec<Item<T>> {
+        self.items.take_vec()
     }
 
     /// Whether every event in the run is at one time.

@@ -26,6 +26,7 @@
 use crate::due_run::{DueRun, Item};
 use crate::prefetch::prefetch;
 use crate::radix_heap::RadixHeap;
+use crate::ring;
 
 /// The due run never holds more than this many events at different times: an insertion
 /// into it moves them, so its latest go back to the wheel.
@@ -207,7 +208,7 @@ impl<T> EventQueue<T> {
     }
 
     /// Schedules an event while the wheel is on.
-    #[inline]
+    #[inline(always)]
     fn push_near(&mut self, item: Item<T>) {
         if !self.due.spans(item.time_ns) {
             self.place(item);
@@ -236,7 +237,7 @@ impl<T> EventQueue<T> {
     fn link(&mut self, slot: u64, item: Item<T>) {
         let at = match self.free {
             NIL => {
-                self.items.push(Some(item));
+                ring::push(&mut self.items, Some(item));
                 self.links.push(NIL);
                 (self.items.len() - 1) as u32
             }
