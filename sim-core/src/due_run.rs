@@ -55,9 +55,10 @@ impl<T> DueRun<T> {
         self.items.iter()
     }
 
+    /// Removes the earliest event; the run must not be empty.
     #[inline(always)]
-    pub fn pop_front(&mut self) -> Option<Item<T>> {
-        self.items.pop_front()
+    pub fn take_front(&mut self) -> Item<T> {
+        self.items.take_front()
     }
 
     /// Whether an event at `time_ns` falls inside the run's span (at or before its latest

@@ -394,18 +394,29 @@ impl<T> EventQueue<T> {
     /// Removes and returns the earliest event.
     #[inline]
     pub fn pop(&mut self) -> Option<(u64, T)> {
+        self.peek_time_ns()?;
+        Some(self.take())
+    }
+
+    /// Removes and returns the earliest event; the queue must not be empty (the event
+    /// loop takes one after `peek_time_ns` found it). Unlike `pop`, nothing on the way
+    /// is an `Option`: the compiler moved an `Option` of an event through two
+    /// overlapping stack stores that the processor cannot forward to the loads after
+    /// them, which cost a tenth of the time at 16 nodes.
+    #[inline(always)]
+    pub fn take(&mut self) -> (u64, T) {
         let item = if self.wheel {
             if self.due.is_empty() {
                 self.refill();
             }
-            self.due.pop_front()?
+            self.due.take_front()
         } else {
-            self.far.pop()?
+            self.far.take()
         };
         self.len -= 1;
         self.pops += 1;
         self.last_ns = item.time_ns;
-        Some((item.time_ns, item.value))
+        (item.time_ns, item.value)
     }
 
     /// Moves the earliest events into `due`: the wheel's next occupied slots, after the
@@ -464,7 +475,7 @@ impl<T> EventQueue<T> {
             .peek_time_ns()
             .is_some_and(|t| t >> self.shift < end)
         {
-            let item = self.far.pop().expect("peeked");
+            let item = self.far.take();
             self.link(item.time_ns >> self.shift, item);
         }
     }

@@ -217,14 +217,20 @@ impl<T> RadixHeap<T> {
     }
 
     /// Removes and returns the earliest event.
-    #[inline(always)]
+    #[cfg(test)]
     pub fn pop(&mut self) -> Option<Item<T>> {
+        self.peek_time_ns()?;
+        Some(self.take())
+    }
+
+    /// Removes and returns the earliest event; the heap must not be empty.
+    #[inline(always)]
+    pub fn take(&mut self) -> Item<T> {
         if self.due.is_empty() {
             self.refill();
         }
-        let item = self.due.pop_front()?;
         self.len -= 1;
-        Some(item)
+        self.due.take_front()
     }
 
     /// Moves the earliest events into `due`: the lowest non-empty bucket is spread over

@@ -12,8 +12,8 @@
 
 use std::ptr;
 
-/// A double-ended queue of `T` in a ring: `push_back`, `insert`, `pop_front` and
-/// `pop_back` are inlined, and only growing is a call.
+/// A double-ended queue of `T` in a ring: `push_back`, `insert` and `take_front` are
+/// inlined, and only growing is a call.
 pub(crate) struct Ring<T> {
     /// The storage: its length is always 0, its capacity is the ring's, and slots
     /// `head..head + len` (wrapping at the capacity) hold the values.
@@ -157,18 +157,22 @@ impl<T> Ring<T> {
         self.len += 1;
     }
 
-    #[inline(always)]
+    #[inline]
     pub fn pop_front(&mut self) -> Option<T> {
-        if self.len == 0 {
-            return None;
-        }
+        (self.len > 0).then(|| self.take_front())
+    }
+
+    /// Removes and returns the first value; the ring must not be empty.
+    #[inline(always)]
+    pub fn take_front(&mut self) -> T {
+        assert!(self.len > 0, "take_front on an empty ring");
         // SAFETY: value 0 is initialised; the ring forgets it below.
         let value = unsafe { self.at(0).read() };
         self.len -= 1;
         // An emptied ring starts again at slot 0, so that a run filled from empty (and
         // then sorted) never wraps.
         self.head = if self.len == 0 { 0 } else { self.slot(1) };
-        Some(value)
+        value
     }
 
     #[inline]

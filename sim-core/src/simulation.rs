@@ -550,7 +550,7 @@ impl<P: Protocol> Simulation<P> {
         if self.queue.peek_time_ns().is_none_or(|t| t > until_ns) {
             return None;
         }
-        let (time_ns, event) = self.queue.pop().expect("peeked");
+        let (time_ns, event) = self.queue.take();
         if time_ns == self.now_ns {
             self.same_instant += 1;
         } else {
