@@ -3,7 +3,7 @@
 //! radix heap, fill it when it runs dry, and keep every event they hold later than all of
 //! it; an event scheduled inside its span is inserted here, after the events of its time.
 
-use crate::ring::Ring;
+use crate::ring_buffer::Ring;
 
 /// A pending event: its time, its sequence number (the order among events at one time)
 /// and what it is.
@@ -77,7 +77,7 @@ impl<T> DueRun<T> {
             self.items.push_back(item);
         } else {
             // The closure takes the time, not the event: a reference to the event would
-            // make the compiler build it on the stack (see `ring`).
+            // make the compiler build it on the stack (see `ring_buffer`).
             let time_ns = item.time_ns;
             let at = self.items.partition_point(move |i| i.time_ns <= time_ns);
             self.items.insert(at, item);

@@ -26,7 +26,7 @@
 use crate::due_run::{DueRun, Item};
 use crate::prefetch::prefetch;
 use crate::radix_heap::RadixHeap;
-use crate::ring;
+use crate::ring_buffer;
 
 /// The due run never holds more than this many events at different times: an insertion
 /// into it moves them, so its latest go back to the wheel.
@@ -237,7 +237,7 @@ impl<T> EventQueue<T> {
     fn link(&mut self, slot: u64, item: Item<T>) {
         let at = match self.free {
             NIL => {
-                ring::push(&mut self.items, Some(item));
+                ring_buffer::push(&mut self.items, Some(item));
                 self.links.push(NIL);
                 (self.items.len() - 1) as u32
             }

@@ -12,7 +12,7 @@
 //! | [`event_queue`] | the scheduler: pending events, earliest first, ties in order; a timing wheel for the near ones |
 //! | `radix_heap` | the scheduler's store for events beyond the wheel (or all of them, when the wheel does not pay) |
 //! | `due_run` | the scheduler's earliest events, in order, that both stores fill |
-//! | `ring` | the scheduler's buffers, written without a call that would take the event by reference |
+//! | `ring_buffer` | the scheduler's buffers, written without a call that would take the event by reference |
 //! | `prefetch` | the hint that brings upcoming nodes and events into cache |
 //! | [`node`] | a process: the sans-IO [`Node`] trait and its [`Context`] |
 //! | `timers` | the kernel's timer list: what each armed timer carries, by [`TimerId`] |
@@ -90,7 +90,7 @@ mod prefetch;
 pub mod protocol;
 mod radix_heap;
 pub mod random;
-mod ring;
+mod ring_buffer;
 pub mod scenario;
 pub mod shrink;
 pub mod simulation;

@@ -26,7 +26,7 @@
 //! this replaced gave it, and no fingerprint moved.
 
 use crate::due_run::{DueRun, Item};
-use crate::ring;
+use crate::ring_buffer;
 
 /// Events per chunk: a bucket is a list of chunks, taken from and given back to a pool, so
 /// that a bucket growing copies nothing and holds at most one chunk it does not fill.
@@ -156,11 +156,11 @@ impl<T> RadixHeap<T> {
                 let bucket = &mut self.buckets[b];
                 bucket.len += 1;
                 match bucket.chunks.last_mut() {
-                    Some(chunk) if chunk.len() < chunk.capacity() => ring::push(chunk, item),
+                    Some(chunk) if chunk.len() < chunk.capacity() => ring_buffer::push(chunk, item),
                     _ => {
                         let mut chunk =
                             self.pool.pop().unwrap_or_else(|| Vec::with_capacity(CHUNK));
-                        ring::push(&mut chunk, item);
+                        ring_buffer::push(&mut chunk, item);
                         bucket.chunks.push(chunk);
                     }
                 }
