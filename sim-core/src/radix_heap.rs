@@ -179,6 +179,7 @@ impl<T> RadixHeap<T> {
         // has there. Either way a lower bucket holds only earlier events.
         let bit = 63 - differ.leading_zeros();
         let b = if self.hex {
+            digits_are_rare();
             let low = bit & !3;
             ((low as usize) << 2) | ((item.time_ns >> low) as usize & 15)
         } else {
@@ -362,6 +363,12 @@ impl<T> RadixHeap<T> {
         }
     }
 }
+
+/// Marks the path with digit levels as the rarer one, so that the compiler lays the bit
+/// levels' path (every run with few events) straight through.
+#[cold]
+#[inline(never)]
+fn digits_are_rare() {}
 
 #[cfg(test)]
 pub(crate) mod tests {
