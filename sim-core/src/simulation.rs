@@ -829,7 +829,10 @@ impl<P: Protocol> Simulation<P> {
         self.effects.observations = observations;
     }
 
-    #[inline]
+    /// Inlined into `apply_effects`: 28 fewer instructions an event at 16 nodes (a call's
+    /// frame and the message passed in memory), 0.38 to 0.37 s. It was slower while the
+    /// queue still built events in a stack slot (see `ring_buffer`).
+    #[inline(always)]
     fn send(&mut self, from: NodeId, to: NodeId, msg: <P::Node as Node>::Message) {
         debug_assert!(
             (to as usize) < self.names.len(),
