@@ -86,12 +86,12 @@ pub(crate) struct RadixHeap<T> {
     /// The earliest events, in (time, sequence) order: every event in a bucket is later
     /// than all of them.
     due: DueRun<T>,
-    /// The buckets, earliest first (see `bucket`).
+    /// The buckets, earliest first (see `place`).
     buckets: Vec<Bucket<T>>,
     /// Empty chunks, for the next bucket that needs one.
     pool: Vec<Vec<Item<T>>>,
     /// The earliest time in each bucket (`u64::MAX` when empty), and which are not empty
-    /// (bit `k - 1`), so that looking at the earliest event changes nothing.
+    /// (a bit each), so that looking at the earliest event changes nothing.
     mins: [u64; BUCKETS],
     occupied: [u64; WORDS],
     /// The time of the last event taken (0 before any).
@@ -266,8 +266,9 @@ impl<T> RadixHeap<T> {
         if self.due.is_empty() {
             self.refill();
         }
+        let item = self.due.take_front();
         self.len -= 1;
-        self.due.take_front()
+        item
     }
 
     /// Moves the earliest events into `due`: the lowest non-empty bucket is spread over
@@ -301,7 +302,10 @@ impl<T> RadixHeap<T> {
             // With digit levels, the next buckets too, while they fit: a bucket a digit
             // wide may hold a handful. They are all later than the first, so the first's
             // earliest time stays the one the others are placed from.
-            while let Some(next) = self.lowest().filter(|_| self.hex) {
+            while self.hex {
+                let Some(next) = self.lowest() else {
+                    break;
+                };
                 if items.len() + self.buckets[next].len > sort_max {
                     break;
                 }
