@@ -21,8 +21,8 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Instant;
 
-use sim_core::event_queue::EventQueue;
-use sim_core::random::{Random, Stream};
+use sim_core::EventQueue;
+use sim_core::{Random, Stream};
 
 const LATENCY_MIN_NS: u64 = 1_000_000;
 const LATENCY_MAX_NS: u64 = 5_000_000;

@@ -1,5 +1,5 @@
 //! Linearizability checking speed: generated histories (linearizable by construction, see
-//! `sim_core::linearizability::generate`) read and checked as `dsim lincheck` does.
+//! `linearizability::generate`) read and checked as `dsim lincheck` does.
 //!
 //! - `cas-register`: one register with read, write and compare-and-set over 5 values,
 //!   5 to 50 processes, 1,000 to 100,000 operations, 2% of them indeterminate;
@@ -16,9 +16,9 @@
 use std::time::Instant;
 
 use dsim::lincheck::ModelName;
-use sim_core::linearizability::generate::{linearizable, HistoryOptions};
-use sim_core::linearizability::history::to_edn;
-use sim_core::linearizability::{Budget, Verdict};
+use linearizability::to_edn;
+use linearizability::{linearizable_history, HistoryOptions};
+use linearizability::{Budget, Verdict};
 
 /// A search that takes longer, or more steps (each may remember a configuration, about
 /// 50 bytes), is stopped with the verdict "unknown".
@@ -54,7 +54,7 @@ fn main() {
         };
         let path = std::path::Path::new(dir).join("kv-1m.edn");
         std::fs::create_dir_all(dir).expect("the directory for million");
-        std::fs::write(&path, to_edn(&linearizable(&options))).expect("write the history");
+        std::fs::write(&path, to_edn(&linearizable_history(&options))).expect("write the history");
         println!("wrote {}", path.display());
         return;
     }
@@ -86,13 +86,13 @@ fn main() {
             cas: model == ModelName::CasRegister,
             info_ratio: 0.02,
         };
-        let text = to_edn(&linearizable(&options));
+        let text = to_edn(&linearizable_history(&options));
         let name = format!("{model:?}-{processes}p-{operations}ops").to_lowercase();
         if let Some(dir) = &write {
             std::fs::write(dir.join(format!("{name}.edn")), &text).expect("write the history");
         }
         let started = Instant::now();
-        let records = dsim::lincheck::read_history(&text).expect("a generated history reads");
+        let records = linearizability::read_history(&text).expect("a generated history reads");
         let read_ms = started.elapsed().as_secs_f64() * 1e3;
         let started = Instant::now();
         let out_of_time = || started.elapsed().as_secs() >= TIMEOUT_S;

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use sim_core::LoadedScenario;
-use sim_core::{ProtocolOptions, Registry};
+use scenario::LoadedScenario;
+use scenario::{ProtocolOptions, Registry};
 
 use crate::{diagram, program_name, shrink, summary, sweep};
 
@@ -246,7 +246,7 @@ struct BalanceArgs {
 /// #     fn on_message(&mut self, _: &mut sim_core::Context<'_, Self>, _: sim_core::NodeId, _: ()) {}
 /// #     fn on_timer(&mut self, _: &mut sim_core::Context<'_, Self>, _: sim_core::TimerId, _: ()) {}
 /// # }
-/// # impl sim_core::ProtocolOptions for MyOptions {
+/// # impl scenario::ProtocolOptions for MyOptions {
 /// #     const NAME: &'static str = "My";
 /// #     type Protocol = My;
 /// #     fn build(&self) -> My { My }
@@ -473,7 +473,7 @@ fn execute(registry: &Registry, cli: Args) -> ExitCode {
                 Some(v) => format!(
                     "{} violated at {}",
                     v.invariant,
-                    sim_core::time::format_ns(v.time_ns)
+                    sim_core::format_ns(v.time_ns)
                 ),
                 None => "every invariant held".to_string(),
             };
@@ -534,17 +534,14 @@ fn shrink_command(
     }
     let seed = seed.unwrap_or(loaded.scenario.seed);
     let started = Instant::now();
-    let options = sim_core::shrink::ShrinkOptions { runs_max };
+    let options = scenario::shrink::ShrinkOptions { runs_max };
     let shrunk = match shrink::shrink_with_progress(&loaded, seed, &options) {
         Ok(s) => s,
         Err(e) => return fail_input(format!("{path}: {e}")),
     };
     let wall = started.elapsed();
     let command = format!("{} shrink {path} --seed {seed} -o {output}", program_name());
-    let text = sim_core::scenario::write::to_ron(
-        &shrunk.scenario,
-        &shrink::header(&command, output, &shrunk),
-    );
+    let text = scenario::to_ron(&shrunk.scenario, &shrink::header(&command, output, &shrunk));
     if let Err(e) = reports::files::write_whole(Path::new(output), text.as_bytes()) {
         return fail_input(e);
     }
@@ -581,7 +578,7 @@ fn lincheck(
     json: bool,
     out: Option<&str>,
 ) -> ExitCode {
-    let timeout_ns = match timeout.map(sim_core::time::parse_duration_ns).transpose() {
+    let timeout_ns = match timeout.map(sim_core::parse_duration_ns).transpose() {
         Ok(t) => t,
         Err(e) => return fail_input(e),
     };
@@ -592,7 +589,7 @@ fn lincheck(
         }
     }
     let records = match std::fs::File::open(path) {
-        Ok(file) => match crate::lincheck::read_history_from(std::io::BufReader::new(file)) {
+        Ok(file) => match linearizability::read_history_from(std::io::BufReader::new(file)) {
             Ok(r) => r,
             Err(e) => return fail_input(format!("{path}: {e}")),
         },
@@ -601,7 +598,7 @@ fn lincheck(
     let started = Instant::now();
     let out_of_time =
         || timeout_ns.is_some_and(|t| started.elapsed().as_nanos() > t.max(0) as u128);
-    let budget = sim_core::linearizability::Budget {
+    let budget = linearizability::Budget {
         steps,
         stop: Some(&out_of_time),
     };
@@ -660,7 +657,7 @@ fn emit(text: &str) {
 fn window(from: Option<String>, to: Option<String>) -> Result<(Option<u64>, Option<u64>), String> {
     let parse = |t: Option<String>| -> Result<Option<u64>, String> {
         t.map(|t| {
-            sim_core::time::parse_duration_ns(&t)
+            sim_core::parse_duration_ns(&t)
                 .and_then(|ns| u64::try_from(ns).map_err(|_| format!("time `{t}` is negative")))
         })
         .transpose()
@@ -670,8 +667,8 @@ fn window(from: Option<String>, to: Option<String>) -> Result<(Option<u64>, Opti
         if f >= t {
             return Err(format!(
                 "the window ends ({}) before it starts ({}): give --from before --to",
-                sim_core::time::format_ns(t),
-                sim_core::time::format_ns(f)
+                sim_core::format_ns(t),
+                sim_core::format_ns(f)
             ));
         }
     }
@@ -738,7 +735,7 @@ fn run(
         }
     }
     if let Some(file) = history {
-        let edn = sim_core::linearizability::history::to_edn(&outcome.history);
+        let edn = linearizability::to_edn(&outcome.history);
         let written = reports::files::check_writable(Path::new(file))
             .and_then(|_| reports::files::write_whole(Path::new(file), edn.as_bytes()));
         if let Err(e) = written {

@@ -7,7 +7,7 @@
 //! 16-node benchmark takes 18 MB (it took 850 MB, and more on longer windows).
 
 use reports::diagram::SpaceTime;
-use sim_core::LoadedScenario;
+use scenario::LoadedScenario;
 
 use crate::trace_window::{collect, Fate, Keep, SpanKind, WindowOptions};
 

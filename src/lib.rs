@@ -7,7 +7,7 @@
 //!
 //! | crate | what it holds |
 //! |---|---|
-//! | `sim-core` | the engine: event loop, network, storage, clocks, faults, nemesis; the [`Protocol`](sim_core::Protocol) and [`ProtocolOptions`](sim_core::ProtocolOptions) traits, checkers, scenarios, shrinking |
+//! | `sim-core` | the engine: event loop, network, storage, clocks, faults, nemesis; the [`Protocol`](sim_core::Protocol) and [`ProtocolOptions`](scenario::ProtocolOptions) traits, checkers, scenarios, shrinking |
 //! | `protocols` | the built-in protocols: ping-pong, key-value cluster, lock service, atomic commitment |
 //! | `placement` | placement schemes and key popularity (the key-value cluster and `dsim balance`) |
 //! | `reports` | charts and Markdown reports |
@@ -18,7 +18,7 @@
 //! Write your nodes against `sim-core` (a [`Node`](sim_core::Node) reacts to a start, a
 //! message, a timer or a restart through its context), a [`Protocol`](sim_core::Protocol)
 //! that builds them and hands out your checkers, and a
-//! [`ProtocolOptions`](sim_core::ProtocolOptions) type for your scenario section. Then
+//! [`ProtocolOptions`](scenario::ProtocolOptions) type for your scenario section. Then
 //! your `main` is:
 //!
 //! ```ignore

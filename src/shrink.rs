@@ -1,15 +1,15 @@
 //! `dsim shrink`: a failing seed's smallest fault schedule, written as a plain scenario.
 //!
-//! The search itself is `sim_core::shrink`; this file shows its progress, writes the file
+//! The search itself is `scenario::shrink`; this file shows its progress, writes the file
 //! and reports the sizes before and after.
 
 use std::io::IsTerminal;
 use std::time::Duration as WallDuration;
 
+use scenario::shrink::{self, Progress, ShrinkOptions, Shrunk, Size};
+use scenario::LoadedScenario;
 use serde::Serialize;
-use sim_core::shrink::{self, Progress, ShrinkOptions, Shrunk, Size};
-use sim_core::time::format_ns;
-use sim_core::LoadedScenario;
+use sim_core::format_ns;
 
 use reports::group;
 

@@ -5,9 +5,10 @@ use std::time::Duration as WallDuration;
 
 use reports::files::write_whole;
 use reports::group;
+use scenario::LoadedScenario;
 use serde_json::{json, Value};
-use sim_core::time::format_ns;
-use sim_core::{FaultOrigin, LoadedScenario, RunOutcome, StopReason};
+use sim_core::format_ns;
+use sim_core::{FaultOrigin, RunOutcome, StopReason};
 
 pub struct Summary<'a> {
     loaded: &'a LoadedScenario,
@@ -78,7 +79,7 @@ impl<'a> Summary<'a> {
             StopReason::Stalled => format!(
                 "stopped: virtual time no longer advances ({} events in a row at this \
                  instant: zero latency? a zero-delay timer?)",
-                group(sim_core::simulation::STALL_EVENTS_MAX)
+                group(sim_core::STALL_EVENTS_MAX)
             ),
         }
     }

@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use scenario::LoadedScenario;
 use serde::{Deserialize, Serialize};
-use sim_core::time::format_ns;
-use sim_core::LoadedScenario;
+use sim_core::format_ns;
 
 /// `A..B`: seeds A (inclusive) to B (exclusive).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -19,9 +19,9 @@ use std::fmt::Display;
 use std::io::Write;
 use std::rc::Rc;
 
+use linearizability::{describe_parts, Kind};
+use scenario::LoadedScenario;
 use serde::Deserialize;
-use sim_core::linearizability::history::{describe_parts, Kind};
-use sim_core::LoadedScenario;
 
 /// Which messages a window keeps when there are more than it may hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,10 +17,11 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use linearizability::Kind;
+use scenario::LoadedScenario;
 use serde_json::{json, Value};
-use sim_core::linearizability::history::Kind;
-use sim_core::time::format_ns;
-use sim_core::{LoadedScenario, RunOutcome, StopReason};
+use sim_core::format_ns;
+use sim_core::{RunOutcome, StopReason};
 
 use crate::summary::Summary;
 use crate::trace_window::{collect, Fate, Keep, SpanKind, TraceWindow, WindowOptions};

@@ -9,7 +9,7 @@ mod common;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use sim_core::random::{Random, Stream};
+use sim_core::{Random, Stream};
 
 /// Numbers that break assumptions: zero, one, the edges of the integer types, huge floats.
 const EXTREMES: &[&str] = &[
@@ -184,7 +184,7 @@ fn mutated_scenarios_never_panic_are_refused_with_a_position_or_run_to_an_end() 
 #[test]
 fn mutated_histories_never_panic_the_linearizability_checker() {
     use dsim::lincheck::{check_text, ModelName};
-    use sim_core::linearizability::Budget;
+    use linearizability::Budget;
     let base = "{:process 0, :type :invoke, :f :write, :value 1}\n\
                 {:process 1, :type :invoke, :f :cas, :value [1 2]}\n\
                 {:process 0, :type :ok, :f :write, :value 1}\n\

@@ -6,8 +6,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{dsim, run, stderr};
+use scenario::shrink;
 use serde_json::Value;
-use sim_core::shrink::{self, schedule};
 
 fn out_dir(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -31,7 +31,7 @@ fn shrink_json(file: &str, seed: u64, out: &Path) -> (Value, String) {
 fn assert_one_minimal(text: &str, invariant: &str) {
     let loaded = protocols::builtin().parse("min.ron", text).unwrap();
     let faults = &loaded.scenario.faults;
-    let episodes = schedule::episodes(faults);
+    let episodes = shrink::episodes(faults);
     for skip in 0..episodes.len() {
         let kept: Vec<Vec<usize>> = episodes
             .iter()
@@ -40,7 +40,7 @@ fn assert_one_minimal(text: &str, invariant: &str) {
             .map(|(_, e)| e.clone())
             .collect();
         let mut fewer = loaded.clone();
-        fewer.scenario.faults = schedule::select(faults, &kept);
+        fewer.scenario.faults = shrink::select(faults, &kept);
         let outcome = fewer.run(fewer.scenario.seed, None);
         assert!(
             outcome.violation.as_ref().map(|v| v.invariant.as_str()) != Some(invariant),
@@ -214,7 +214,7 @@ fn every_bundled_scenario_reads_back_the_same_once_written() {
     assert!(files.len() > 20);
     for file in files {
         let first = protocols::builtin().load(file.to_str().unwrap()).unwrap();
-        let text = sim_core::scenario::write::to_ron(&first.scenario, &[]);
+        let text = scenario::to_ron(&first.scenario, &[]);
         let second = first
             .parse_same_protocol("written.ron", &text)
             .unwrap_or_else(|e| panic!("{}: {e}\n{text}", file.display()));
@@ -230,10 +230,7 @@ fn every_bundled_scenario_reads_back_the_same_once_written() {
             "{}",
             file.display()
         );
-        assert_eq!(
-            sim_core::scenario::write::to_ron(&second.scenario, &[]),
-            text
-        );
+        assert_eq!(scenario::to_ron(&second.scenario, &[]), text);
     }
 }
 

@@ -69,7 +69,7 @@ pub fn assign(
 mod tests {
     use super::*;
     use crate::HashFunction;
-    use sim_core::random::splitmix64;
+    use sim_core::splitmix64;
 
     #[test]
     fn no_member_exceeds_the_bound() {

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use sim_core::random::splitmix64;
+use sim_core::splitmix64;
 
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize,

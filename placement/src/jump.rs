@@ -47,7 +47,7 @@ impl Placement for Jump {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sim_core::random::splitmix64;
+    use sim_core::splitmix64;
 
     #[test]
     fn matches_the_cross_language_golden_values() {

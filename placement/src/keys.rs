@@ -100,7 +100,7 @@ impl KeySampler {
         }
     }
 
-    pub fn sample(&self, rng: &mut sim_core::random::Random) -> u64 {
+    pub fn sample(&self, rng: &mut sim_core::Random) -> u64 {
         if self.cdf.is_empty() {
             return rng.below(self.keys);
         }
@@ -112,7 +112,7 @@ impl KeySampler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sim_core::random::{Random, Stream};
+    use sim_core::{Random, Stream};
 
     #[test]
     fn zipf_samples_follow_the_shares() {

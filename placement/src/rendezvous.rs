@@ -10,7 +10,7 @@
 //! the same member would win almost every key.
 
 use super::{HashFunction, Member, Placement};
-use sim_core::random::splitmix64;
+use sim_core::splitmix64;
 
 pub struct Rendezvous {
     seeds: Vec<u64>,

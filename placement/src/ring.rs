@@ -97,7 +97,7 @@ impl Placement for Ring {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sim_core::random::splitmix64;
+    use sim_core::splitmix64;
 
     fn members(n: usize) -> Vec<Member> {
         (0..n).map(|i| Member::new(format!("node-{i}"))).collect()

@@ -16,7 +16,7 @@ pub mod lock;
 pub mod ping_pong;
 pub mod two_pc;
 
-use sim_core::Registry;
+use scenario::Registry;
 
 /// The built-in protocols: `PingPong`, `Kv`, `Lock` and `Commit`.
 pub fn builtin() -> Registry {

@@ -1,9 +1,9 @@
 //! The built-in protocols' shrink hooks: their knobs, and the families the shrinker may
 //! take a member from.
 
-use sim_core::faults::Fault;
-use sim_core::scenario::types::NodeName;
-use sim_core::shrink::reduce::without_members;
+use scenario::shrink::without_members;
+use scenario::NodeName;
+use sim_core::Fault;
 
 #[test]
 fn every_knob_of_a_commit_cluster_gets_smaller_and_stays_valid() {

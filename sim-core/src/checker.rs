@@ -49,9 +49,9 @@ pub trait ClusterView<N: Node> {
     /// in a paused node's socket buffer. An end-of-run check must not judge what they
     /// would still change.
     fn in_flight(&self) -> Vec<(NodeId, NodeId, &N::Message)>;
-    /// What clients recorded through [`Context::record`](crate::Context::record), in
+    /// What clients recorded through [`Context::append_history`](crate::Context::append_history), in
     /// order, stamped with virtual time.
-    fn history(&self) -> &[crate::linearizability::history::Record];
+    fn history(&self) -> &[linearizability::Entry];
 }
 
 /// An invariant: watches a run and says when it breaks.
@@ -65,7 +65,7 @@ pub trait Checker<N: Node> {
     /// pays nothing for them.
     ///
     /// [`Context::observe`]: crate::Context::observe
-    fn observes(&self) -> bool {
+    fn wants_observations(&self) -> bool {
         true
     }
 
@@ -94,8 +94,8 @@ pub trait Checker<N: Node> {
 
 /// A protocol's metrics: watches a run and reports numbers at its end.
 pub trait Metrics<N: Node> {
-    /// False for metrics that never look at observations (see [`Checker::observes`]).
-    fn observes(&self) -> bool {
+    /// False for metrics that never look at observations (see [`Checker::wants_observations`]).
+    fn wants_observations(&self) -> bool {
         true
     }
     fn on_observation(&mut self, _now_ns: u64, _node: NodeId, _observation: &N::Observation) {}
@@ -111,7 +111,7 @@ pub trait Metrics<N: Node> {
 pub struct NoMetrics;
 
 impl<N: Node> Metrics<N> for NoMetrics {
-    fn observes(&self) -> bool {
+    fn wants_observations(&self) -> bool {
         false
     }
     fn report(&self, _: u64, _: &dyn ClusterView<N>) -> BTreeMap<String, serde_json::Value> {

@@ -26,7 +26,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::network::Latency;
-use crate::scenario::types::{Ppm, Probability};
+use crate::probability::Probability;
+use crate::time::Ppm;
 use crate::time::{format_ns, Duration, SignedDuration};
 use crate::NodeId;
 

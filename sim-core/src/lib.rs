@@ -8,28 +8,27 @@
 //!
 //! | file | stands in for |
 //! |---|---|
-//! | [`simulation`] | the world: event loop, virtual time, the verbs `crash`, `partition`, … |
-//! | [`event_queue`] | the scheduler: pending events, earliest first, ties in order; a timing wheel for the near ones |
-//! | `radix_heap` | the scheduler's store for events beyond the wheel (or all of them, when the wheel does not pay) |
-//! | `due_run` | the scheduler's earliest events, in order, that both stores fill |
-//! | `ring_buffer` | the scheduler's buffers, written without a call that would take the event by reference |
-//! | `prefetch` | the hint that brings upcoming nodes and events into cache |
-//! | [`node`] | a process: the sans-IO [`Node`] trait and its [`Context`] |
+//! | `simulation` | the world: the event loop, virtual time, the verbs `crash`, `partition`, … ([`Simulation`]) |
+//! | `queue/` | the scheduler: pending events, earliest first, ties in order ([`EventQueue`]) |
+//! | `node` | a process: the sans-IO [`Node`] trait and its [`Context`] |
 //! | `timers` | the kernel's timer list: what each armed timer carries, by [`TimerId`] |
-//! | [`network`] | the network: latency, loss, duplication, partitions ("packet simulator") |
-//! | [`storage`] | a disk: durable writes that survive a crash only once synced |
-//! | [`time`] | clocks: durations, and each node's drifting, jumping local clock |
-//! | [`faults`] | the fault model: crash, restart, pause, partition, heal, clock faults |
-//! | [`nemesis`] | the random nemesis: faults drawn from the seed |
-//! | [`random`] | randomness: one ChaCha stream per purpose |
-//! | [`fingerprint`] | the run fingerprint: a fixed hash of the event sequence |
-//! | [`trace`] | the JSON Lines trace |
-//! | [`names`] | node names, packed |
-//! | [`checker`] | invariants and metrics: what watches a run |
-//! | [`linearizability`] | the linearizability checker and its sequential models |
-//! | [`protocol`] | what runs on the nodes: the [`Protocol`] trait |
-//! | [`scenario`] | RON scenario files, read and written; a protocol's section of them ([`ProtocolOptions`]), and the [`Registry`] of protocols the parser dispatches on |
-//! | [`shrink`] | the shrinker: the smallest scenario that still fails the same way |
+//! | `network` | the network: latency, loss, duplication, partitions ([`PacketSimulator`]) |
+//! | `storage` | a disk: durable writes that survive a crash only once synced ([`Storage`]) |
+//! | `time` | clocks: durations, and each node's drifting, jumping local clock ([`NodeClock`]) |
+//! | `faults` | the fault model: crash, restart, pause, partition, heal, clock faults ([`Fault`]) |
+//! | `nemesis` | the random nemesis: faults drawn from the seed ([`NemesisOptions`]) |
+//! | `random` | randomness: one ChaCha stream per purpose ([`Random`]) |
+//! | `probability` | a [`Probability`], checked when read |
+//! | `fingerprint` | the run fingerprint: a fixed hash of the event sequence ([`Fingerprint`]) |
+//! | `trace` | the JSON Lines trace: one typed [`TraceEvent`], written and read by the same code |
+//! | `names` | node names, packed ([`NodeNames`]) |
+//! | `checker` | invariants and metrics: what watches a run ([`Checker`], [`Metrics`]) |
+//! | `linearizable` | the invariant any protocol whose clients record a history can return ([`Linearizable`]) |
+//! | `protocol` | what runs on the nodes: the [`Protocol`] trait |
+//!
+//! Scenario files, the registry of protocols and the shrinker are one layer up, in the
+//! `scenario` crate; histories and the linearizability search are the `linearizability`
+//! crate, which knows no simulation.
 //!
 //! ## Writing a node
 //!
@@ -60,9 +59,8 @@
 //! ```
 //!
 //! A [`Protocol`] names the nodes, builds them, and lists its invariants; [`Simulation`]
-//! runs it. Its [`ProtocolOptions`] make it a section of scenario files, and a
-//! [`Registry`] of them is what the scenario parser and every `dsim` command work on: the
-//! [`protocol`] module has a complete small example, and `docs/own-protocol.md` walks
+//! runs it. The `scenario` crate's `ProtocolOptions` make it a section of scenario files,
+//! and every `dsim` command works on a registry of those; `docs/own-protocol.md` walks
 //! from an empty crate to a shrunk, diagrammed failing seed.
 //!
 //! The engine knows no protocol. dsim's own (ping-pong, the key-value cluster, the lock
@@ -76,37 +74,48 @@
 //! the order they were scheduled. The same scenario, seed and dsim version give the same
 //! fingerprint on every run and every machine.
 
-pub mod checker;
-mod due_run;
-pub mod event_queue;
-pub mod faults;
-pub mod fingerprint;
-pub mod linearizability;
-pub mod names;
-pub mod nemesis;
-pub mod network;
-pub mod node;
-mod prefetch;
-pub mod protocol;
-mod radix_heap;
-pub mod random;
-mod ring_buffer;
-pub mod scenario;
-pub mod shrink;
-pub mod simulation;
-pub mod storage;
-#[cfg(test)]
-mod testing;
-pub mod time;
+mod checker;
+mod faults;
+mod fingerprint;
+mod linearizable;
+mod names;
+mod nemesis;
+mod network;
+mod node;
+mod probability;
+mod protocol;
+mod queue;
+mod random;
+mod simulation;
+mod storage;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+mod time;
 mod timers;
-pub mod trace;
+mod trace;
 
-pub use checker::{Checker, ClusterView, Lifecycle, Metrics, Violation};
+pub use checker::{Checker, ClusterView, Lifecycle, Metrics, NoMetrics, Violation};
 pub use faults::{AppliedFault, Fault, FaultOrigin, TimedFault};
-pub use network::{Latency, LinkOptions, MessageStats};
-pub use node::{Context, Node, NodeId, TimerId};
+pub use fingerprint::{hash_of, of_value, Fingerprint};
+pub use linearizable::{Linearizable, STEPS_MAX_DEFAULT};
+pub use names::NodeNames;
+pub use nemesis::{
+    ClockJumpRate, ClusterState, FaultRate, Nemesis, NemesisOptions, Strike, StrikeKind,
+};
+pub use network::{DropReason, Latency, LinkOptions, MessageStats, PacketSimulator, Route};
+pub use node::{Context, Effects, Node, NodeId};
+pub use probability::Probability;
 pub use protocol::Protocol;
-pub use scenario::registry::Registry;
-pub use scenario::section::{ProtocolOptions, ProtocolSection};
-pub use scenario::{LoadedScenario, ScenarioError};
-pub use simulation::{RunOutcome, SimOptions, Simulation, StopReason};
+pub use queue::EventQueue;
+pub use random::{splitmix64, Random, Stream, StreamBuffer, StreamKey};
+pub use simulation::{
+    RunOutcome, SimOptions, Simulation, StopReason, NODES_MAX, PENDING_MAX_DEFAULT,
+    STALL_EVENTS_MAX,
+};
+pub use storage::Storage;
+pub use time::{
+    exact_text, format_ns, parse_duration_ns, Duration, NodeClock, Ppm, SignedDuration,
+    DRIFT_PPM_MAX, NS_PER_MS, NS_PER_S, NS_PER_US,
+};
+pub use timers::TimerId;
+pub use trace::{push_json_str, TraceWriter};

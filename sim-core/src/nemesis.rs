@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::faults::Fault;
 use crate::random::Random;
-use crate::scenario::types::NodeName;
 use crate::time::{Duration, SignedDuration};
 use crate::NodeId;
 
@@ -55,7 +54,7 @@ pub struct ClockJumpRate {
     try_from = "NemesisSpec<N>",
     bound(deserialize = "N: Deserialize<'de>")
 )]
-pub struct NemesisOptions<N = NodeName> {
+pub struct NemesisOptions<N> {
     /// No strike before this time.
     #[serde(default)]
     pub start: Duration,

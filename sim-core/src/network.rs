@@ -11,7 +11,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::random::Random;
-use crate::scenario::types::Probability;
 use crate::time::Duration;
 use crate::NodeId;
 
@@ -160,20 +159,6 @@ impl Default for LinkOptions {
             duplicate: 0.0,
         }
     }
-}
-
-/// A per-link override in a scenario: applies to messages from `from` to `to` only.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct LinkOverrideSpec {
-    pub from: crate::scenario::types::NodeName,
-    pub to: crate::scenario::types::NodeName,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latency: Option<Latency>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loss: Option<Probability>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duplicate: Option<Probability>,
 }
 
 /// Why a message did not arrive.

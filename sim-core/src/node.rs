@@ -21,7 +21,7 @@ use crate::timers::TimerTable;
 /// A node's index in the cluster, 0-based, in the order the protocol lists its nodes.
 pub type NodeId = u32;
 
-pub use crate::timers::TimerId;
+use crate::timers::TimerId;
 
 /// A simulated process.
 pub trait Node: Sized {
@@ -59,7 +59,7 @@ pub struct Effects<N: Node> {
     /// (timer, delay in virtual ns): what it carries is in the timer table already.
     pub(crate) timers: Vec<(TimerId, u64)>,
     pub(crate) observations: Vec<N::Observation>,
-    pub(crate) history: Vec<crate::linearizability::history::Event>,
+    pub(crate) history: Vec<linearizability::Event>,
 }
 
 impl<N: Node> Default for Effects<N> {
@@ -177,14 +177,14 @@ impl<N: Node> Context<'_, N> {
 
     /// Whether anything looks at this run's observations: a node can skip building one
     /// that costs something to build when nothing does.
-    pub fn observed(&self) -> bool {
+    pub fn observing(&self) -> bool {
         self.observed
     }
 
     /// Records a client operation's invocation or completion in the run's history, at the
     /// current virtual time: what `dsim run --history FILE` writes and linearizability is
     /// judged on.
-    pub fn record(&mut self, event: crate::linearizability::history::Event) {
+    pub fn append_history(&mut self, event: linearizability::Event) {
         self.effects.history.push(event);
     }
 
@@ -228,31 +228,31 @@ macro_rules! roles {
             $($variant($role)),+
         }
 
-        impl $crate::node::Node for $name {
+        impl $crate::Node for $name {
             type Message = $message;
             type Observation = $observation;
             type Record = $record;
             type Timer = $timer;
 
-            fn on_start(&mut self, ctx: &mut $crate::node::Context<'_, Self>) {
+            fn on_start(&mut self, ctx: &mut $crate::Context<'_, Self>) {
                 match self {
                     $($name::$variant(n) => n.on_start(ctx)),+
                 }
             }
 
-            fn on_message(&mut self, ctx: &mut $crate::node::Context<'_, Self>, from: $crate::NodeId, msg: $message) {
+            fn on_message(&mut self, ctx: &mut $crate::Context<'_, Self>, from: $crate::NodeId, msg: $message) {
                 match self {
                     $($name::$variant(n) => n.on_message(ctx, from, msg)),+
                 }
             }
 
-            fn on_timer(&mut self, ctx: &mut $crate::node::Context<'_, Self>, _timer: $crate::node::TimerId, what: $timer) {
+            fn on_timer(&mut self, ctx: &mut $crate::Context<'_, Self>, _timer: $crate::TimerId, what: $timer) {
                 match self {
                     $($name::$variant(n) => n.on_timer(ctx, what)),+
                 }
             }
 
-            fn on_restart(&mut self, ctx: &mut $crate::node::Context<'_, Self>) {
+            fn on_restart(&mut self, ctx: &mut $crate::Context<'_, Self>) {
                 match self {
                     $($name::$variant(n) => n.on_restart(ctx)),+
                 }
@@ -286,7 +286,7 @@ mod tests {
                 storage: &mut storage,
                 effects: &mut effects,
             };
-            assert_eq!(ctx.observed(), observed);
+            assert_eq!(ctx.observing(), observed);
             ctx.observe(());
             ctx.observe(());
             assert_eq!(effects.observations.len(), if observed { 2 } else { 0 });

@@ -15,22 +15,23 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use crate::checker::{Checker, ClusterView, Lifecycle, Metrics, Violation};
-use crate::event_queue::EventQueue;
 use crate::faults::{AppliedFault, Fault, FaultOrigin, TimedFault};
 use crate::fingerprint::Fingerprint;
-use crate::linearizability::history::Record;
 use crate::names::NodeNames;
 use crate::nemesis::{ClusterState, Nemesis, NemesisOptions, StrikeKind};
 use crate::network::{DropReason, LinkOptions, MessageStats, PacketSimulator, Route};
-use crate::node::{Context, Effects, Node, TimerId};
-use crate::prefetch::{prefetch, prefetch_from_start};
+use crate::node::{Context, Effects, Node};
 use crate::protocol::Protocol;
+use crate::queue::EventQueue;
+use crate::queue::{prefetch, prefetch_from_start};
 use crate::random::{Random, Stream, StreamBuffer, StreamKey};
 use crate::storage::Storage;
 use crate::time::NodeClock;
+use crate::timers::TimerId;
 use crate::timers::TimerTable;
 use crate::trace::TraceWriter;
 use crate::NodeId;
+use linearizability::Entry;
 
 /// Everything about a run that is not the protocol: seed, limits, network, clocks, faults.
 #[derive(Clone, Debug, PartialEq)]
@@ -116,7 +117,7 @@ pub struct RunOutcome {
     pub violation: Option<Violation>,
     pub fingerprint: u64,
     /// The clients' operations, in the order recorded (empty if no node records any).
-    pub history: Vec<Record>,
+    pub history: Vec<Entry>,
     pub metrics: std::collections::BTreeMap<String, serde_json::Value>,
     /// The concrete fault schedule: scripted and nemesis faults, in the order applied.
     pub faults: Vec<AppliedFault>,
@@ -278,7 +279,7 @@ pub struct Simulation<P: Protocol> {
     observed: bool,
     violation: Option<Violation>,
     /// The clients' operations, as recorded through their contexts.
-    history: Vec<Record>,
+    history: Vec<Entry>,
     fingerprint: Fingerprint,
     trace: Option<TraceWriter>,
     started: bool,
@@ -305,8 +306,9 @@ impl<P: Protocol> Simulation<P> {
         Self::with_names(protocol, options, names)
     }
 
-    /// [`new`](Self::new), with the protocol's node names made already.
-    pub(crate) fn with_names(protocol: P, options: SimOptions, names: NodeNames) -> Self {
+    /// [`new`](Self::new), with the protocol's node names made already (the scenario
+    /// parser makes them once, to check the names a file refers to).
+    pub fn with_names(protocol: P, options: SimOptions, names: NodeNames) -> Self {
         debug_assert!(
             names == protocol.node_names()[..],
             "the protocol's own names"
@@ -352,7 +354,8 @@ impl<P: Protocol> Simulation<P> {
             )
         });
         let metrics = protocol.metrics();
-        let observed = metrics.observes() || checkers.iter().any(|c| c.observes());
+        let observed =
+            metrics.wants_observations() || checkers.iter().any(|c| c.wants_observations());
         let mut sim = Simulation {
             protocol,
             names,
@@ -778,7 +781,7 @@ impl<P: Protocol> Simulation<P> {
                     t.str("value", &event.value.to_string()).end();
                 }
             }
-            let recorded = self.effects.history.drain(..).map(|event| Record {
+            let recorded = self.effects.history.drain(..).map(|event| Entry {
                 time_ns: now_ns,
                 event,
             });
@@ -1069,7 +1072,7 @@ struct SlotsView<'a, N: Node> {
     deferred: &'a BTreeMap<NodeId, Vec<Event<N::Message>>>,
     messages: MessageStats,
     queue: &'a EventQueue<Event<N::Message>>,
-    history: &'a [Record],
+    history: &'a [Entry],
 }
 
 impl<N: Node> ClusterView<N> for SlotsView<'_, N> {
@@ -1101,7 +1104,7 @@ impl<N: Node> ClusterView<N> for SlotsView<'_, N> {
             })
             .collect()
     }
-    fn history(&self) -> &[Record] {
+    fn history(&self) -> &[Entry] {
         self.history
     }
 }
@@ -1113,9 +1116,8 @@ mod tests {
 
     #[test]
     fn observations_nothing_looks_at_are_dropped_by_the_context() {
-        use crate::scenario::section::ProtocolOptions;
-        use crate::testing::RelayOptions;
-        let relay = || RelayOptions { nodes: 4, hops: 50 }.build();
+        use crate::testing::Relay;
+        let relay = || Relay { nodes: 4, hops: 50 };
         let run = |invariants: Option<Vec<String>>, trace: bool| {
             let options = SimOptions {
                 invariants,

@@ -1,68 +1,18 @@
-//! A small protocol for the engine's own unit tests: the engine knows no real protocol.
+//! A small protocol for tests of the engine and of what is built on it (the engine knows
+//! no real protocol); with the `testing` feature, other crates' tests use it too.
 //!
-//! `Relay(nodes: N, hops: H)`: nodes `n0` … each start a token that goes round the ring
-//! for `H` hops. The `progress` invariant: every node that is up at the end has received
-//! at least one token.
+//! [`Relay`]: nodes `n0` … each start a token that goes round the ring for `hops` hops.
+//! The `progress` invariant: every node that is up at the end has received at least one
+//! token.
 
-use serde::{Deserialize, Serialize};
+use crate::{Checker, ClusterView, Context, Node, NodeId, Protocol, TimerId};
 
-use crate::checker::{Checker, ClusterView};
-use crate::protocol::Protocol;
-use crate::scenario::registry::Registry;
-use crate::scenario::section::{Family, ProtocolOptions};
-use crate::{Context, Node, NodeId, TimerId};
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, try_from = "RelaySpec")]
-pub struct RelayOptions {
+/// The relay: `nodes` nodes, each token going `hops` hops.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Relay {
     pub nodes: u32,
     pub hops: u32,
 }
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RelaySpec {
-    nodes: u32,
-    #[serde(default = "default_hops")]
-    hops: u32,
-}
-
-fn default_hops() -> u32 {
-    10
-}
-
-impl TryFrom<RelaySpec> for RelayOptions {
-    type Error = String;
-    fn try_from(s: RelaySpec) -> Result<Self, String> {
-        if s.nodes < 2 {
-            return Err(format!("a relay needs at least 2 nodes, got {}", s.nodes));
-        }
-        Ok(RelayOptions {
-            nodes: s.nodes,
-            hops: s.hops,
-        })
-    }
-}
-
-impl ProtocolOptions for RelayOptions {
-    const NAME: &'static str = "Relay";
-    type Protocol = Relay;
-
-    fn build(&self) -> Relay {
-        Relay(self.clone())
-    }
-
-    fn families(&self) -> Vec<Family<Self>> {
-        vec![Family::of(self, "n", self.nodes, 2, |o, n| o.nodes = n)]
-    }
-}
-
-/// A registry of the relay alone.
-pub fn registry() -> Registry {
-    Registry::new().with::<RelayOptions>()
-}
-
-pub struct Relay(RelayOptions);
 
 pub struct RelayNode {
     hops: u32,
@@ -98,11 +48,11 @@ impl Protocol for Relay {
     }
 
     fn node_names(&self) -> Vec<String> {
-        (0..self.0.nodes).map(|i| format!("n{i}")).collect()
+        (0..self.nodes).map(|i| format!("n{i}")).collect()
     }
 
     fn make_node(&self, _id: NodeId) -> RelayNode {
-        RelayNode { hops: self.0.hops }
+        RelayNode { hops: self.hops }
     }
 
     fn invariant_names(&self) -> &'static [&'static str] {
@@ -112,7 +62,7 @@ impl Protocol for Relay {
     fn checker(&self, name: &str) -> Option<Box<dyn Checker<RelayNode>>> {
         (name == "progress").then(|| {
             Box::new(Progress {
-                received: vec![false; self.0.nodes as usize],
+                received: vec![false; self.nodes as usize],
             }) as Box<dyn Checker<RelayNode>>
         })
     }

@@ -262,6 +262,24 @@ impl Default for NodeClock {
     }
 }
 
+/// Clock drift in parts per million, within ±500,000 (a clock at half or 1.5 times speed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct Ppm(pub i64);
+
+impl<'de> serde::Deserialize<'de> for Ppm {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = <i64 as serde::Deserialize>::deserialize(d)?;
+        let max = DRIFT_PPM_MAX;
+        if v.abs() > max {
+            return Err(serde::de::Error::custom(format!(
+                "drift of {v} ppm is out of range; expected between -{max} and {max}"
+            )));
+        }
+        Ok(Ppm(v))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use sim_core::checker::{Checker, ClusterView, Metrics};
-use sim_core::protocol::Protocol;
-use sim_core::time::NS_PER_MS;
+use sim_core::Protocol;
+use sim_core::NS_PER_MS;
+use sim_core::{Checker, ClusterView, Metrics};
 use sim_core::{
     Context, Fault, FaultOrigin, Node, NodeId, SimOptions, Simulation, StopReason, TimerId,
 };
@@ -167,7 +167,7 @@ fn options() -> SimOptions {
         seed: 11,
         time_limit_ns: 200 * NS_PER_MS,
         link: sim_core::LinkOptions {
-            latency: sim_core::Latency::Constant(sim_core::time::Duration(NS_PER_MS / 2)),
+            latency: sim_core::Latency::Constant(sim_core::Duration(NS_PER_MS / 2)),
             loss: 0.0,
             duplicate: 0.0,
         },
@@ -359,8 +359,8 @@ fn same_seed_same_fingerprint_different_seed_different_fingerprint() {
         let mut opts = options();
         opts.seed = seed;
         opts.link.latency = sim_core::Latency::Uniform {
-            min: sim_core::time::Duration(100_000),
-            max: sim_core::time::Duration(900_000),
+            min: sim_core::Duration(100_000),
+            max: sim_core::Duration(900_000),
         };
         opts.link.loss = 0.05;
         let mut sim = Simulation::new(Probe { nodes: 3 }, opts);

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use sim_core::checker::Checker;
+use sim_core::Checker;
 use sim_core::NodeId;
 
 use crate::node::{ElectionNode, Observation};
@@ -42,7 +42,7 @@ impl Checker<ElectionNode> for ElectionSafety {
                 self.names[first as usize],
                 self.names[node as usize],
                 self.names[first as usize],
-                sim_core::time::format_ns(at_ns),
+                sim_core::format_ns(at_ns),
             )),
             _ => {
                 self.leaders.insert(term, (node, now_ns));

@@ -27,12 +27,13 @@ pub mod election_safety;
 pub mod metrics;
 pub mod node;
 
+use scenario::ProtocolOptions;
+use scenario::{knob, Family};
 use serde::{Deserialize, Serialize};
-use sim_core::checker::{Checker, Metrics};
-use sim_core::scenario::section::{knob, Family};
-use sim_core::time::Duration;
+use sim_core::Duration;
 use sim_core::NodeId;
-use sim_core::{Protocol, ProtocolOptions};
+use sim_core::Protocol;
+use sim_core::{Checker, Metrics};
 
 pub use node::ElectionNode;
 

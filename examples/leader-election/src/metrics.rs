@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
-use sim_core::checker::{ClusterView, Metrics};
 use sim_core::NodeId;
+use sim_core::{ClusterView, Metrics};
 
 use crate::node::{ElectionNode, Observation};
 

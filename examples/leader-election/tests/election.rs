@@ -6,8 +6,8 @@ use std::process::{Command, Output};
 
 use dsim::sweep::{sweep, SeedRange, Shard};
 use leader_election::ElectionOptions;
-use sim_core::shrink::{shrink, ShrinkOptions};
-use sim_core::{LoadedScenario, Registry};
+use scenario::shrink::{shrink, ShrinkOptions};
+use scenario::{LoadedScenario, Registry};
 
 const SAFE: &str = "scenarios/election.ron";
 const FORGETFUL: &str = "scenarios/election-forgetful.ron";
@@ -75,7 +75,7 @@ fn a_sweep_finds_the_forgetful_voter_and_shrink_reduces_it() {
     assert!(shrunk.after.faults < shrunk.before.faults, "{shrunk:?}");
     assert!(shrunk.scenario.nemesis.is_none(), "an explicit schedule");
     // What shrink writes is a scenario like any other, and fails the same way.
-    let text = sim_core::scenario::write::to_ron(&shrunk.scenario, &[]);
+    let text = scenario::to_ron(&shrunk.scenario, &[]);
     let again = registry().parse("min.ron", &text).unwrap();
     let outcome = again.run(again.scenario.seed, None);
     assert_eq!(outcome.violation.unwrap().invariant, "election_safety");

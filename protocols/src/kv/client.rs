@@ -3,9 +3,9 @@
 use std::rc::Rc;
 
 use super::{Ctx, KvMessage, KvObservation, Shared};
-use sim_core::linearizability::history::{Event, Kind, Value};
-use sim_core::node::TimerId;
+use linearizability::{Event, Kind, Value};
 use sim_core::NodeId;
+use sim_core::TimerId;
 
 /// Timer tags: a client has at most one timer at a time.
 const THINK: u64 = 1;
@@ -77,7 +77,7 @@ impl Client {
         // Values are unique per client and request, so a read shows whose write it saw.
         let put = write.then_some(((self.me as u64) << 48) | (req & 0xFFFF_FFFF_FFFF));
         ctx.observe(KvObservation::Issued { req, key, write });
-        ctx.record(Event {
+        ctx.append_history(Event {
             process: self.process,
             kind: Kind::Invoke,
             f: if write { "write" } else { "read" }.into(),
@@ -121,7 +121,7 @@ impl Client {
 
     /// Records that the current operation on `key` completed `Ok` with `result`.
     fn record_ok(&self, ctx: Ctx, key: u32, write: bool, result: Value) {
-        ctx.record(Event {
+        ctx.append_history(Event {
             process: self.process,
             kind: Kind::Ok,
             f: if write { "write" } else { "read" }.into(),

@@ -6,8 +6,8 @@ use std::rc::Rc;
 use serde_json::{json, Value};
 
 use super::{final_membership, stored_values, KvNode, KvObservation, Shared};
-use sim_core::checker::{ClusterView, Metrics};
 use sim_core::NodeId;
+use sim_core::{ClusterView, Metrics};
 
 struct Migration {
     epoch: u64,

@@ -47,15 +47,18 @@ use serde::Deserialize;
 use self::{no_lost_write::NoLostWrite, single_owner::SingleOwner};
 use placement::keys::{KeyDistribution, KeySampler};
 use placement::{assign, HashFunction, Member, Scheme};
-use sim_core::checker::{Checker, Metrics};
-use sim_core::linearizability::{models, Linearizable};
-use sim_core::node::Context;
-use sim_core::scenario::section::{knob, Family};
-use sim_core::scenario::types::at_most;
-use sim_core::scenario::types::{NodeName, Probability};
-use sim_core::time::Duration;
+use sim_core::{Checker, Metrics};
+
+use scenario::at_most;
+use scenario::NodeName;
+use scenario::ProtocolOptions;
+use scenario::{knob, Family};
+use sim_core::Context;
+use sim_core::Duration;
+use sim_core::Linearizable;
 use sim_core::NodeId;
-use sim_core::{Protocol, ProtocolOptions};
+use sim_core::Probability;
+use sim_core::Protocol;
 
 pub use client::Client;
 pub use directory::Directory;
@@ -174,19 +177,19 @@ struct KvSpec {
     think_time: Duration,
     #[serde(
         default = "default_timeout",
-        deserialize_with = "sim_core::scenario::types::positive_duration"
+        deserialize_with = "scenario::positive_duration"
     )]
     request_timeout: Duration,
     #[serde(
         default = "default_backoff",
-        deserialize_with = "sim_core::scenario::types::positive_duration"
+        deserialize_with = "scenario::positive_duration"
     )]
     retry_backoff: Duration,
     #[serde(default = "default_batch")]
     transfer_batch: u32,
     #[serde(
         default = "default_interval",
-        deserialize_with = "sim_core::scenario::types::positive_duration"
+        deserialize_with = "scenario::positive_duration"
     )]
     load_interval: Duration,
     #[serde(default)]
@@ -247,7 +250,7 @@ impl TryFrom<KvSpec> for KvOptions {
             let points = (u64::from(s.nodes) + u64::from(s.spares)) * u64::from(vnodes);
             at_most("ring points (storage nodes × vnodes):", points, 10_000_000)?;
         }
-        if s.load_interval.0 < sim_core::time::NS_PER_MS {
+        if s.load_interval.0 < sim_core::NS_PER_MS {
             return Err(format!(
                 "load_interval ({}) must be at least 1ms: the load timeline keeps a sample \
                  per interval",
@@ -639,7 +642,7 @@ impl Protocol for Kv {
             "no_lost_write" => Some(Box::new(NoLostWrite::new(self.shared.clone()))),
             "single_owner" => Some(Box::new(SingleOwner::new(self.shared.clone()))),
             // The clients' reads and writes, key by key, against a key-value store.
-            "linearizable" => Some(Box::new(Linearizable::new(models::Kv))),
+            "linearizable" => Some(Box::new(Linearizable::new(linearizability::Kv))),
             _ => None,
         }
     }
@@ -651,7 +654,7 @@ impl Protocol for Kv {
 
 /// The directory's view at the end of a run, for checkers: (epoch, members, settled).
 pub fn final_membership(
-    cluster: &dyn sim_core::checker::ClusterView<KvNode>,
+    cluster: &dyn sim_core::ClusterView<KvNode>,
     shared: &Shared,
 ) -> Option<(u64, Vec<NodeId>, bool)> {
     // Read from the directory's disk, so a directory that is down still answers.
@@ -671,7 +674,7 @@ pub fn final_membership(
 
 /// The values a storage node holds on disk: key → (version, value).
 pub fn stored_values(
-    cluster: &dyn sim_core::checker::ClusterView<KvNode>,
+    cluster: &dyn sim_core::ClusterView<KvNode>,
     node: NodeId,
 ) -> BTreeMap<u32, (u64, u64)> {
     cluster

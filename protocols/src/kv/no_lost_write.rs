@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::kv::{final_membership, stored_values, KvNode, KvObservation, Shared};
-use sim_core::checker::{Checker, ClusterView};
-use sim_core::time::format_ns;
+use sim_core::format_ns;
 use sim_core::NodeId;
+use sim_core::{Checker, ClusterView};
 
 pub struct NoLostWrite {
     shared: Rc<Shared>,

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::kv::{final_membership, stored_values, KvNode, KvObservation, Shared};
-use sim_core::checker::{Checker, ClusterView};
 use sim_core::NodeId;
+use sim_core::{Checker, ClusterView};
 
 pub struct SingleOwner {
     shared: Rc<Shared>,

@@ -4,9 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use super::{Ctx, LockBug, LockMessage, LockObservation, Shared, Variant};
-use sim_core::linearizability::history::{Event, Kind, Value};
-use sim_core::node::TimerId;
+use linearizability::{Event, Kind, Value};
 use sim_core::NodeId;
+use sim_core::TimerId;
 
 /// Timer tags: a client has one timer at a time.
 const THINK: u64 = 1;
@@ -557,7 +557,7 @@ impl Client {
 
 /// Records an invocation or a completion of an operation on the store's counter of `lock`.
 fn record(ctx: Ctx, process: u64, lock: u32, kind: Kind, f: &'static str, value: Value) {
-    ctx.record(Event {
+    ctx.append_history(Event {
         process,
         kind,
         f: f.into(),

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::lock::{LockNode, LockObservation, Shared};
-use sim_core::checker::{Checker, ClusterView, Lifecycle};
-use sim_core::time::format_ns;
+use sim_core::format_ns;
 use sim_core::NodeId;
+use sim_core::{Checker, ClusterView, Lifecycle};
 
 /// Tracks, per (server, lock), who holds it and since when it is held by the dead.
 #[derive(Default)]

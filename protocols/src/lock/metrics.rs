@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 
 use super::{LockNode, LockObservation, Shared};
 use crate::lock::liveness::Unavailability;
-use sim_core::checker::{ClusterView, Lifecycle, Metrics};
 use sim_core::NodeId;
+use sim_core::{ClusterView, Lifecycle, Metrics};
 
 pub struct LockMetrics {
     shared: Rc<Shared>,

@@ -45,14 +45,16 @@ use serde::Deserialize;
 use crate::lock::liveness::Liveness;
 use crate::lock::mutual_exclusion::MutualExclusion;
 use crate::lock::no_lost_update::NoLostUpdate;
-use sim_core::checker::{Checker, Metrics};
-use sim_core::linearizability::{models, Linearizable};
-use sim_core::node::Context;
-use sim_core::scenario::section::{knob, Family};
-use sim_core::scenario::types::at_most;
-use sim_core::time::Duration;
+use linearizability::Kv;
+use scenario::at_most;
+use scenario::ProtocolOptions;
+use scenario::{knob, Family};
+use sim_core::Context;
+use sim_core::Duration;
+use sim_core::Linearizable;
 use sim_core::NodeId;
-use sim_core::{Protocol, ProtocolOptions};
+use sim_core::Protocol;
+use sim_core::{Checker, Metrics};
 
 pub use client::Client;
 pub use resource::Resource;
@@ -151,7 +153,7 @@ struct LockSpec {
     locks: u32,
     #[serde(
         default = "default_ttl",
-        deserialize_with = "sim_core::scenario::types::positive_duration"
+        deserialize_with = "scenario::positive_duration"
     )]
     ttl: Duration,
     #[serde(default = "default_work")]
@@ -162,21 +164,21 @@ struct LockSpec {
     think_time: Duration,
     #[serde(
         default = "default_timeout",
-        deserialize_with = "sim_core::scenario::types::positive_duration"
+        deserialize_with = "scenario::positive_duration"
     )]
     request_timeout: Duration,
     #[serde(
         default = "default_backoff",
-        deserialize_with = "sim_core::scenario::types::positive_duration"
+        deserialize_with = "scenario::positive_duration"
     )]
     retry_backoff: Duration,
     #[serde(default = "default_drift")]
-    drift_allowance: sim_core::scenario::types::Probability,
+    drift_allowance: sim_core::Probability,
     #[serde(default)]
     persist: Option<bool>,
     #[serde(
         default = "default_unavailable",
-        deserialize_with = "sim_core::scenario::types::positive_duration"
+        deserialize_with = "scenario::positive_duration"
     )]
     max_unavailable: Duration,
     #[serde(default)]
@@ -207,8 +209,8 @@ fn default_timeout() -> Duration {
 fn default_backoff() -> Duration {
     Duration::from_ms(20)
 }
-fn default_drift() -> sim_core::scenario::types::Probability {
-    sim_core::scenario::types::Probability(0.01)
+fn default_drift() -> sim_core::Probability {
+    sim_core::Probability(0.01)
 }
 fn default_unavailable() -> Duration {
     Duration::from_secs(5)
@@ -513,7 +515,7 @@ impl Protocol for Lock {
             "no_lost_update" => Some(Box::new(NoLostUpdate::new(s))),
             "liveness" => Some(Box::new(Liveness::new(s))),
             // The store's counters as the clients saw them, lock by lock: a key-value store.
-            "linearizable" => Some(Box::new(Linearizable::new(models::Kv))),
+            "linearizable" => Some(Box::new(Linearizable::new(Kv))),
             _ => None,
         }
     }

@@ -17,10 +17,10 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::lock::{LockNode, LockObservation, Shared};
-use sim_core::checker::{Checker, Lifecycle};
-use sim_core::faults::Fault;
-use sim_core::time::format_ns;
+use sim_core::format_ns;
+use sim_core::Fault;
 use sim_core::NodeId;
+use sim_core::{Checker, Lifecycle};
 
 struct Holding {
     seq: u64,

@@ -9,7 +9,7 @@
 use std::rc::Rc;
 
 use crate::lock::{LockNode, LockObservation, Shared};
-use sim_core::checker::Checker;
+use sim_core::Checker;
 use sim_core::NodeId;
 
 pub struct NoLostUpdate {

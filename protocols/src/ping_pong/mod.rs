@@ -15,14 +15,15 @@ use std::num::NonZeroU64;
 use serde::Deserialize;
 
 use crate::ping_pong::progress::Progress;
-use sim_core::checker::{Checker, ClusterView, Lifecycle, Metrics};
-use sim_core::node::{Context, Node, TimerId};
-use sim_core::scenario::section::{knob, Family};
-use sim_core::scenario::types::at_most;
-use sim_core::simulation::NODES_MAX;
-use sim_core::time::Duration;
+use scenario::at_most;
+use scenario::ProtocolOptions;
+use scenario::{knob, Family};
+use sim_core::Duration;
 use sim_core::NodeId;
-use sim_core::{Protocol, ProtocolOptions};
+use sim_core::Protocol;
+use sim_core::NODES_MAX;
+use sim_core::{Checker, ClusterView, Lifecycle, Metrics};
+use sim_core::{Context, Node, TimerId};
 
 /// The `PingPong(...)` section of a scenario.
 #[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]

@@ -8,9 +8,9 @@
 //! longer than `max_silence` breaks it, which is the point of checking it.
 
 use crate::ping_pong::{Observation, PingPongNode};
-use sim_core::checker::{Checker, Lifecycle};
-use sim_core::time::format_ns;
+use sim_core::format_ns;
 use sim_core::NodeId;
+use sim_core::{Checker, Lifecycle};
 
 pub struct Progress {
     last_heard_ns: Vec<u64>,

@@ -16,9 +16,9 @@ use crate::two_pc::{
     in_doubt, logged_outcome, CommitMessage, CommitNode, CommitObservation, CommitRecord, Shared,
     TxId,
 };
-use sim_core::checker::{Checker, ClusterView};
-use sim_core::time::format_ns;
+use sim_core::format_ns;
 use sim_core::NodeId;
+use sim_core::{Checker, ClusterView};
 
 pub struct Atomicity {
     shared: Rc<Shared>,

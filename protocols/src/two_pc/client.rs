@@ -3,8 +3,8 @@
 use std::rc::Rc;
 
 use super::{CommitMessage, CommitObservation, Ctx, Shared, TxId};
-use sim_core::node::TimerId;
 use sim_core::NodeId;
+use sim_core::TimerId;
 
 /// A transaction's writes: (participant, key, value).
 type Writes = Vec<(NodeId, u32, u64)>;

@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use crate::two_pc::{logged_outcome, CommitNode, CommitObservation, CommitRecord, Shared, TxId};
-use sim_core::checker::{Checker, ClusterView};
 use sim_core::NodeId;
+use sim_core::{Checker, ClusterView};
 
 pub struct Durability {
     shared: Rc<Shared>,

@@ -6,8 +6,8 @@ use std::rc::Rc;
 use serde_json::{json, Value};
 
 use super::{CommitNode, CommitObservation, Shared, TxId};
-use sim_core::checker::{ClusterView, Metrics};
 use sim_core::NodeId;
+use sim_core::{ClusterView, Metrics};
 
 pub struct CommitMetrics {
     shared: Rc<Shared>,

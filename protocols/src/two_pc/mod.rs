@@ -47,13 +47,15 @@ use serde::Deserialize;
 use crate::two_pc::atomicity::Atomicity;
 use crate::two_pc::durability::Durability;
 use crate::two_pc::validity::Validity;
-use sim_core::checker::{Checker, Metrics};
-use sim_core::node::Context;
-use sim_core::scenario::section::{knob, Family};
-use sim_core::scenario::types::{at_most, Probability};
-use sim_core::time::Duration;
+use scenario::at_most;
+use scenario::ProtocolOptions;
+use scenario::{knob, Family};
+use sim_core::Context;
+use sim_core::Duration;
 use sim_core::NodeId;
-use sim_core::{Protocol, ProtocolOptions};
+use sim_core::Probability;
+use sim_core::Protocol;
+use sim_core::{Checker, Metrics};
 
 pub use client::Client;
 pub use coordinator::Coordinator;
@@ -109,20 +111,11 @@ struct CommitSpec {
     vote_no_probability: Probability,
     #[serde(default = "think")]
     think_time: Duration,
-    #[serde(
-        default = "timeout",
-        deserialize_with = "sim_core::scenario::types::positive_duration"
-    )]
+    #[serde(default = "timeout", deserialize_with = "scenario::positive_duration")]
     request_timeout: Duration,
-    #[serde(
-        default = "decision",
-        deserialize_with = "sim_core::scenario::types::positive_duration"
-    )]
+    #[serde(default = "decision", deserialize_with = "scenario::positive_duration")]
     decision_timeout: Duration,
-    #[serde(
-        default = "votes",
-        deserialize_with = "sim_core::scenario::types::positive_duration"
-    )]
+    #[serde(default = "votes", deserialize_with = "scenario::positive_duration")]
     vote_timeout: Duration,
     #[serde(default)]
     bugs: Vec<CommitBug>,
@@ -337,10 +330,7 @@ pub(crate) fn tx_key(kind: &str, tx: TxId) -> String {
 
 /// What a participant's disk says of `tx`: `Some(true)` committed, `Some(false)` aborted,
 /// `None` no outcome logged (never heard of it, or prepared and still uncertain).
-pub fn logged_outcome(
-    storage: &sim_core::storage::Storage<CommitRecord>,
-    tx: TxId,
-) -> Option<bool> {
+pub fn logged_outcome(storage: &sim_core::Storage<CommitRecord>, tx: TxId) -> Option<bool> {
     match storage.get(&tx_key("outcome", tx)) {
         Some(CommitRecord::Committed { .. }) => Some(true),
         Some(CommitRecord::Aborted) => Some(false),
@@ -349,7 +339,7 @@ pub fn logged_outcome(
 }
 
 /// Whether a participant's disk holds `tx` prepared with no outcome: in doubt.
-pub fn in_doubt(storage: &sim_core::storage::Storage<CommitRecord>, tx: TxId) -> bool {
+pub fn in_doubt(storage: &sim_core::Storage<CommitRecord>, tx: TxId) -> bool {
     storage.get(&tx_key("prepared", tx)).is_some() && logged_outcome(storage, tx).is_none()
 }
 

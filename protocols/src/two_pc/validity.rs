@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::two_pc::{CommitNode, CommitObservation, Shared, TxId};
-use sim_core::checker::Checker;
+use sim_core::Checker;
 use sim_core::NodeId;
 
 pub struct Validity {

@@ -10,10 +10,9 @@ use std::sync::OnceLock;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::syntax::inline;
-use crate::names::NodeNames;
-use crate::protocol::Protocol;
-use crate::simulation::{RunOutcome, SimOptions, Simulation};
+use sim_core::{NodeNames, Protocol, RunOutcome, SimOptions, Simulation};
+
+use crate::syntax::inline;
 
 /// A protocol's section of a scenario file: `Name(field: value, ...)`.
 ///

@@ -6,9 +6,9 @@
 //! are gone; the shrinker then drops the faults that named them. A candidate that the
 //! protocol does not accept (a quorum lock with two servers) fails to parse and is skipped.
 
-use crate::faults::{Fault, TimedFault};
-use crate::scenario::types::{NodeName, Probability};
-use crate::scenario::Scenario;
+use sim_core::{Fault, Probability, TimedFault};
+
+use crate::{NodeName, Scenario};
 
 /// The scenario without member `index` of a family (`c1` of `c0`, `c1`, `c2`): the members
 /// after it move down a place (`c2` becomes `c1`), in the protocol and in every fault,

@@ -35,8 +35,8 @@
 //! number is the largest). So the order is exactly (time, sequence), as the 4-ary heap
 //! this replaced gave it, and no fingerprint moved.
 
-use crate::due_run::{DueRun, Item};
-use crate::ring_buffer;
+use super::due_run::{DueRun, Item};
+use super::ring_buffer;
 
 /// Events per chunk: a bucket is a list of chunks, taken from and given back to a pool, so
 /// that a bucket growing copies nothing and holds at most one chunk it does not fill.

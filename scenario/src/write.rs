@@ -5,8 +5,8 @@
 //! and every protocol parameter spelled out, so that the file does not depend on defaults
 //! that a later version might change. Reading the text back gives the same scenario.
 
-use super::syntax::inline;
-use super::Scenario;
+use crate::file::Scenario;
+use crate::syntax::inline;
 
 /// `text` in lines of at most `width` characters, broken between words (a longer word
 /// gets a line of its own).
@@ -71,7 +71,7 @@ mod tests {
 
     /// The parser's own example, with every other kind of fault added.
     fn full() -> String {
-        crate::scenario::tests::GOOD.replacen(
+        crate::file::tests::GOOD.replacen(
             "faults: [",
             r#"faults: [
         (at: "1700ms", fault: Partition([["n0"], ["n1", "n2"]])),

@@ -7,12 +7,12 @@
 //! scenario fails the same invariant at the same seed, and then minimizes it while it
 //! still does:
 //!
-//! 1. drop whole fault episodes by delta debugging ([`search::ddmin`]);
+//! 1. drop whole fault episodes by delta debugging ([`ddmin`]);
 //! 2. take away network and clock randomness (loss, duplication, link overrides, offsets);
 //! 3. cut clients, nodes, keys and operations, one knob at a time, and remove nodes from
-//!    the middle of their family ([`reduce`]);
+//!    the middle of their family ([`without_members`]);
 //! 4. narrow each remaining episode: end it earlier (shorter pauses, earlier restarts and
-//!    heals), then start it later ([`search::smallest_failing`]);
+//!    heals), then start it later ([`smallest_failing`]);
 //! 5. round times to whole milliseconds, and find the shortest time limit that fails;
 //!
 //! and repeats until a round changes nothing. "Fails the same way" means the run violates
@@ -22,19 +22,20 @@
 //! runs, so the shrinker can only adopt scenarios that a user could have written, and the
 //! file it hands out is exactly the one it ran.
 
-pub mod reduce;
-pub mod schedule;
-pub mod search;
+mod reduce;
+mod schedule;
+mod search;
+
+pub use reduce::{calmer_networks, without_members};
+pub use schedule::{episodes, keep_nodes, rounded_to_ms, select, Schedule, Span};
+pub use search::{ddmin, smallest_failing};
 
 use serde::Serialize;
 
-use crate::checker::Violation;
-use crate::faults::TimedFault;
-use crate::scenario::types::NodeName;
-use crate::scenario::{write, LoadedScenario, Scenario};
-use crate::simulation::RunOutcome;
-use crate::time::{format_ns, Duration};
-use schedule::{Schedule, Span};
+use sim_core::{format_ns, Duration, RunOutcome, TimedFault, Violation};
+
+use crate::file::Reparse;
+use crate::{to_ron, Expect, InvariantName, LoadedScenario, NodeName, Scenario};
 
 const MS: u64 = 1_000_000;
 
@@ -140,8 +141,8 @@ pub fn explicit_schedule(loaded: &LoadedScenario, outcome: &RunOutcome) -> Scena
     s.nemesis = None;
     // What the written file is meant to show: the failure it was cut down to keep.
     if let Some(v) = &outcome.violation {
-        let name = crate::scenario::types::InvariantName(v.invariant.clone());
-        s.expect = Some(crate::scenario::Expect::Violates(vec![name]));
+        let name = InvariantName(v.invariant.clone());
+        s.expect = Some(Expect::Violates(vec![name]));
     }
     s.faults = outcome
         .faults
@@ -173,11 +174,11 @@ pub fn shrink(
     let nemesis_faults = original
         .faults
         .iter()
-        .filter(|f| f.origin == crate::faults::FaultOrigin::Nemesis)
+        .filter(|f| f.origin == sim_core::FaultOrigin::Nemesis)
         .count();
 
     let explicit = explicit_schedule(loaded, &original);
-    let explicit_text = write::to_ron(&explicit, &[]);
+    let explicit_text = to_ron(&explicit, &[]);
     let mut shrinker = Shrinker {
         file: loaded.file.clone(),
         reparse: loaded.reparse,
@@ -238,7 +239,7 @@ pub struct Progress {
 struct Shrinker<'a> {
     file: String,
     /// Reads back what the shrinker writes, with the scenario's protocol.
-    reparse: crate::scenario::Reparse,
+    reparse: Reparse,
     invariant: String,
     runs: u32,
     runs_max: u32,
@@ -272,7 +273,7 @@ impl Shrinker<'_> {
 
     /// Adopts `candidate` if it still fails the same way; `what` describes the change.
     fn try_adopt(&mut self, candidate: Scenario, what: impl FnOnce() -> String) -> bool {
-        let text = write::to_ron(&candidate, &[]);
+        let text = to_ron(&candidate, &[]);
         if self.runs >= self.runs_max || text == self.current_text {
             return false;
         }
@@ -514,7 +515,7 @@ mod tests {
     fn faults_are_described_by_name() {
         let faults = vec![TimedFault {
             at: Duration::from_ms(2000),
-            fault: crate::faults::Fault::Pause {
+            fault: sim_core::Fault::Pause {
                 node: NodeName("c0".into()),
                 duration: Duration::from_ms(1500),
             },

@@ -23,10 +23,10 @@
 //! sequence number is the largest). So the order is exactly (time, sequence), as the 4-ary
 //! heap of the first version gave it, and no fingerprint moved.
 
-use crate::due_run::{DueRun, Item};
-use crate::prefetch::prefetch;
-use crate::radix_heap::RadixHeap;
-use crate::ring_buffer;
+use super::due_run::{DueRun, Item};
+use super::prefetch::prefetch;
+use super::radix_heap::RadixHeap;
+use super::ring_buffer;
 
 /// The due run never holds more than this many events at different times: an insertion
 /// into it moves them, so its latest go back to the wheel.
@@ -520,7 +520,7 @@ impl<T> EventQueue<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::radix_heap::tests::{
+    use crate::queue::radix_heap::tests::{
         check_against_a_binary_heap, check_time_never_goes_back, check_time_then_insertion_order,
         OrderedQueue,
     };

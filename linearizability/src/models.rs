@@ -4,8 +4,8 @@
 use std::fmt::Debug;
 use std::hash::Hash;
 
-use super::history::{Event, Value};
-use super::{FromHistory, Model, Operation};
+use crate::check::{FromHistory, Model, Operation};
+use crate::history::{Event, Value};
 
 /// What a register operation asks.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -232,8 +232,8 @@ impl Model for Kv {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::linearizability::{check, Verdict};
-    use crate::random::{Random, Stream};
+    use crate::check::{check, Verdict};
+    use crate::draws::Draws;
     use RegisterInput as I;
     use RegisterOutput as O;
 
@@ -445,7 +445,7 @@ mod tests {
     #[test]
     fn generated_histories_and_their_mutations() {
         let reg = Register::<u64>::new(true);
-        let mut rng = Random::new(11, Stream::Workload);
+        let mut rng = Draws::new(11);
         for round in 0..200 {
             let processes = 2 + rng.below(4);
             let mut ops: Vec<Op> = Vec::new();

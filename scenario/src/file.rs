@@ -1,32 +1,21 @@
-//! Scenario files: a cluster, a workload and a fault schedule, in RON.
-//!
-//! A file is parsed twice. The first pass checks syntax, field names and every value that
-//! can be judged on its own (durations, probabilities, ranges); the protocol section then
-//! tells which nodes and invariants exist. The second pass checks every node and invariant
-//! name against those, so an unknown node in the fault schedule is reported at its own line
-//! and column, like any other mistake. See `docs/scenario-format.md` for every field.
-
-pub mod error;
-pub mod registry;
-pub mod section;
-pub mod syntax;
-pub mod types;
-pub mod write;
+//! A scenario file's parts: the cluster, its network and clocks, the protocol section,
+//! the fault schedule, the nemesis and what the scenario expects; and a loaded scenario's
+//! engine options.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use error::ScenarioError;
-use types::{InvariantName, NodeName, Ppm, Probability};
+use crate::error::ScenarioError;
+use crate::link::LinkOverrideSpec;
+use crate::types::{InvariantName, NodeName};
 
-use crate::faults::TimedFault;
-use crate::nemesis::NemesisOptions;
-use crate::network::{Latency, LinkOptions, LinkOverrideSpec};
-use crate::simulation::{RunOutcome, SimOptions};
-use crate::time::{Duration, SignedDuration};
-use crate::NodeId;
-use section::ProtocolSection;
+use sim_core::{
+    Duration, Latency, LinkOptions, NemesisOptions, NodeId, NodeNames, Ppm, Probability,
+    RunOutcome, SignedDuration, SimOptions, TimedFault, PENDING_MAX_DEFAULT,
+};
+
+use crate::section::ProtocolSection;
 
 /// A whole scenario file. `P` is its protocol section: type-erased once parsed
 /// ([`ProtocolSection`]), typed while it is read.
@@ -47,7 +36,7 @@ pub struct Scenario<P = ProtocolSection> {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<TimedFault<NodeName>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nemesis: Option<NemesisOptions>,
+    pub nemesis: Option<NemesisOptions<NodeName>>,
     /// Which invariants to check; all of the protocol's when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invariants: Option<Vec<InvariantName>>,
@@ -142,20 +131,20 @@ impl Expect {
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// Virtual time to simulate.
-    #[serde(deserialize_with = "types::positive_duration")]
+    #[serde(deserialize_with = "crate::types::positive_duration")]
     pub time: Duration,
     /// Events to process at most (at least 1; `EVENTS_MAX_DEFAULT` when absent).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "types::some_positive"
+        deserialize_with = "crate::types::some_positive"
     )]
     pub events: Option<u64>,
     /// Pending events at most (at least 1; `PENDING_MAX_DEFAULT` when absent).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "types::some_positive"
+        deserialize_with = "crate::types::some_positive"
     )]
     pub pending: Option<u64>,
 }
@@ -213,7 +202,7 @@ pub struct LoadedScenario {
     pub file: String,
     pub scenario: Scenario,
     /// Node names, indexed by id.
-    pub names: crate::names::NodeNames,
+    pub names: NodeNames,
     /// Parses text of this scenario's protocol: how the shrinker reads back what it writes.
     pub(crate) reparse: Reparse,
 }
@@ -278,12 +267,9 @@ impl LoadedScenario {
             seed,
             time_limit_ns: s.limits.time.0,
             max_events: s.limits.events.unwrap_or(EVENTS_MAX_DEFAULT),
-            pending_max: s
-                .limits
-                .pending
-                .map_or(crate::simulation::PENDING_MAX_DEFAULT, |p| {
-                    usize::try_from(p).unwrap_or(usize::MAX)
-                }),
+            pending_max: s.limits.pending.map_or(PENDING_MAX_DEFAULT, |p| {
+                usize::try_from(p).unwrap_or(usize::MAX)
+            }),
             link,
             links,
             clocks: s
@@ -312,10 +298,10 @@ impl LoadedScenario {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    pub(super) const GOOD: &str = r#"
+    pub(crate) const GOOD: &str = r#"
 // a comment
 (
     name: "t",
@@ -346,7 +332,7 @@ mod tests {
         assert_eq!(o.links.len(), 1);
         assert_eq!((o.links[0].0, o.links[0].1, o.links[0].2.loss), (0, 1, 0.5));
         assert_eq!(o.clocks, vec![(2, -5_000_000, 200)]);
-        assert_eq!(o.faults[0].fault, crate::faults::Fault::Crash(1));
+        assert_eq!(o.faults[0].fault, sim_core::Fault::Crash(1));
         assert!(o.nemesis.is_some());
     }
 

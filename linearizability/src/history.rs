@@ -76,39 +76,9 @@ pub struct Event {
 
 /// An event at its virtual time.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Record {
+pub struct Entry {
     pub time_ns: u64,
     pub event: Event,
-}
-
-impl Record {
-    /// `{:process 3, :type :ok, :f :read, :key 7, :value 12, :time 1500000}`
-    pub fn to_edn(&self) -> String {
-        let e = &self.event;
-        let key = e
-            .key
-            .as_ref()
-            .map(|k| format!(", :key {k}"))
-            .unwrap_or_default();
-        format!(
-            "{{:process {}, :type :{}, :f :{}{key}, :value {}, :time {}}}",
-            e.process,
-            e.kind.keyword(),
-            e.f,
-            e.value,
-            self.time_ns
-        )
-    }
-}
-
-/// A history as EDN, one map a line.
-pub fn to_edn(records: &[Record]) -> String {
-    let mut out = String::new();
-    for r in records {
-        out.push_str(&r.to_edn());
-        out.push('\n');
-    }
-    out
 }
 
 /// An operation of a history: the index of its invocation record and of its completion,
@@ -119,10 +89,7 @@ pub type Paired = (usize, Option<usize>);
 /// completion with no pending invocation, a second invocation by a process that has one
 /// pending, or a completion of another function is an error: the index of the record at
 /// fault, and why (`at` writes a record's time as the reader knows it: "line 7").
-pub fn pair(
-    records: &[Record],
-    at: &dyn Fn(u64) -> String,
-) -> Result<Vec<Paired>, (usize, String)> {
+pub fn pair(records: &[Entry], at: &dyn Fn(u64) -> String) -> Result<Vec<Paired>, (usize, String)> {
     let mut ops: Vec<Paired> = Vec::new();
     let mut pending: std::collections::BTreeMap<u64, usize> = Default::default();
     for (i, r) in records.iter().enumerate() {

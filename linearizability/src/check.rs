@@ -1,29 +1,9 @@
-//! Linearizability: could the operations of a history have taken effect one at a time, each
-//! somewhere between its call and its return, in an order a sequential model accepts?
-//! (Herlihy and Wing, 1990.)
-//!
-//! The search is Wing and Gong's, with Lowe's memoization of (operations linearized, model
-//! state) over bitsets ("Testing for linearizability", 2017), in [`search`]. A model that
-//! splits a history into independent parts (a key-value store, by key) has each part
-//! checked alone (P-compositionality, Horn and Kroening 2015). An indeterminate operation
-//! (a timeout: it may or may not have taken effect) is given a return at the end of time
-//! with an unknown output, so it may be placed anywhere after its call, or last, where it
-//! changes nothing anyone saw.
-//!
-//! The problem is NP-complete, so the search runs on a budget of steps (deterministic, so
-//! a verdict reproduces exactly) and answers [`Verdict::Unknown`] when it runs out, never a
-//! guess. Models for a register, a compare-and-set register and a key-value store are in
-//! [`models`]; a protocol brings its own by implementing [`Model`].
-
-pub mod generate;
-pub mod history;
-pub mod linearizable;
-pub mod models;
-pub mod search;
-
-pub use linearizable::Linearizable;
+//! What a history is checked with: operations, the `Model` trait, the verdict and the budget.
 
 use std::fmt::Debug;
+
+use crate::history::{pair, Entry, Event, Kind, Paired};
+use crate::search;
 use std::hash::Hash;
 
 /// One client operation of a history.
@@ -88,8 +68,8 @@ pub trait FromHistory: Model {
     /// model has no such operation.
     fn operation(
         &self,
-        invoke: &history::Event,
-        ok: Option<&history::Event>,
+        invoke: &Event,
+        ok: Option<&Event>,
     ) -> Result<(Self::Input, Option<Self::Output>), String>;
 }
 
@@ -101,17 +81,17 @@ pub trait FromHistory: Model {
 #[allow(clippy::type_complexity)]
 pub fn operations<M: FromHistory>(
     model: &M,
-    records: &[history::Record],
+    records: &[Entry],
     at: &dyn Fn(u64) -> String,
-) -> Result<(Vec<Operation<M::Input, M::Output>>, Vec<history::Paired>), (usize, String)> {
-    let paired = history::pair(records, at)?;
+) -> Result<(Vec<Operation<M::Input, M::Output>>, Vec<Paired>), (usize, String)> {
+    let paired = pair(records, at)?;
     let mut ops = Vec::with_capacity(paired.len());
     let mut invocations = Vec::with_capacity(paired.len());
     for (invoke, done) in paired {
-        if done.is_some_and(|d| records[d].event.kind == history::Kind::Fail) {
+        if done.is_some_and(|d| records[d].event.kind == Kind::Fail) {
             continue;
         }
-        let ok_at = done.filter(|&d| records[d].event.kind == history::Kind::Ok);
+        let ok_at = done.filter(|&d| records[d].event.kind == Kind::Ok);
         let ok = ok_at.map(|d| &records[d]);
         let call = &records[invoke];
         let (input, output) = model

@@ -5,46 +5,9 @@ use std::cell::RefCell;
 
 use serde::de::{self, Deserialize, Deserializer};
 
-/// A probability in [0, 1].
-#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Default, serde::Serialize)]
-#[serde(transparent)]
-pub struct Probability(pub f64);
-
-impl<'de> Deserialize<'de> for Probability {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let p = f64::deserialize(d)?;
-        if !(0.0..=1.0).contains(&p) {
-            return Err(de::Error::custom(format!(
-                "probability {p} is outside [0, 1]; write it as a fraction, e.g. 0.01 for 1%"
-            )));
-        }
-        Ok(Probability(p))
-    }
-}
-
-/// Clock drift in parts per million, within ±500,000 (a clock at half or 1.5 times speed).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash, serde::Serialize)]
-#[serde(transparent)]
-pub struct Ppm(pub i64);
-
-impl<'de> Deserialize<'de> for Ppm {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = i64::deserialize(d)?;
-        let max = crate::time::DRIFT_PPM_MAX;
-        if v.abs() > max {
-            return Err(de::Error::custom(format!(
-                "drift of {v} ppm is out of range; expected between -{max} and {max}"
-            )));
-        }
-        Ok(Ppm(v))
-    }
-}
-
 /// A duration that must be longer than zero (rates, timeouts).
-pub fn positive_duration<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<crate::time::Duration, D::Error> {
-    let v = crate::time::Duration::deserialize(d)?;
+pub fn positive_duration<'de, D: Deserializer<'de>>(d: D) -> Result<sim_core::Duration, D::Error> {
+    let v = sim_core::Duration::deserialize(d)?;
     if v.0 == 0 {
         return Err(de::Error::custom("expected a duration longer than zero"));
     }
@@ -79,7 +42,7 @@ thread_local! {
 }
 
 struct Known {
-    nodes: crate::names::NodeNames,
+    nodes: sim_core::NodeNames,
     invariants: Vec<&'static str>,
 }
 
@@ -87,7 +50,7 @@ struct Known {
 pub(crate) struct KnownNamesGuard;
 
 impl KnownNamesGuard {
-    pub(crate) fn set(nodes: crate::names::NodeNames, invariants: Vec<&'static str>) -> Self {
+    pub(crate) fn set(nodes: sim_core::NodeNames, invariants: Vec<&'static str>) -> Self {
         KNOWN.with(|k| *k.borrow_mut() = Some(Known { nodes, invariants }));
         KnownNamesGuard
     }

@@ -13,7 +13,7 @@
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
-use super::{Budget, Model, Operation};
+use crate::check::{Budget, Model, Operation};
 
 /// What the search found for one part.
 #[derive(Debug, PartialEq)]

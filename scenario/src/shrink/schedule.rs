@@ -7,9 +7,9 @@
 //! interesting, failure. Within an episode, the span from its first fault to its end is
 //! what the shrinker narrows.
 
-use crate::faults::{Fault, TimedFault};
-use crate::scenario::types::NodeName;
-use crate::time::Duration;
+use sim_core::{Duration, Fault, TimedFault};
+
+use crate::NodeName;
 
 pub type Schedule = Vec<TimedFault<NodeName>>;
 

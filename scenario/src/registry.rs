@@ -14,11 +14,13 @@ use std::marker::PhantomData;
 use serde::de::{self, Deserializer, EnumAccess, VariantAccess, Visitor};
 use serde::Deserialize;
 
-use super::error::ScenarioError;
-use super::section::{ProtocolOptions, ProtocolSection};
-use super::syntax::ron_options;
-use super::types::{suggest, KnownNamesGuard};
-use super::{LoadedScenario, Scenario};
+use sim_core::{NodeNames, NODES_MAX};
+
+use crate::error::ScenarioError;
+use crate::file::{LoadedScenario, Scenario};
+use crate::section::{ProtocolOptions, ProtocolSection};
+use crate::syntax::ron_options;
+use crate::types::{suggest, KnownNamesGuard};
 
 /// The protocols a program knows, by the names scenario files write.
 ///
@@ -117,8 +119,8 @@ fn parse_text<P: for<'de> Deserialize<'de>>(
 /// and learns its node and invariant names, the second checks every name against them.
 fn parse_as<O: ProtocolOptions>(file: &str, source: &str) -> Result<LoadedScenario, ScenarioError> {
     let first: Scenario<Typed<O>> = parse_text(file, source)?;
-    let names = crate::names::NodeNames::new(first.protocol.0.node_names());
-    let max = crate::simulation::NODES_MAX;
+    let names = NodeNames::new(first.protocol.0.node_names());
+    let max = NODES_MAX;
     if names.len() > max {
         return Err(ScenarioError::whole_file(
             file,

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::scenario::types::suggest;
+use crate::types::suggest;
 
 /// A problem with a scenario file, positioned at its line and column (1-based).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 //! The `linearizable` invariant: at the end of a run, the clients' history (what they
-//! recorded through [`Context::record`](crate::Context::record)) must be linearizable
+//! recorded through [`Context::append_history`](crate::Context::append_history)) must be linearizable
 //! against a sequential model.
 //!
 //! Any protocol gets it by returning a [`Linearizable`] from its
@@ -13,8 +13,8 @@
 //! A search that runs out of budget is reported as a violation that says so ("no verdict"):
 //! the invariant was not shown to hold, and a run must not claim it did.
 
-use super::history::{describe, Record};
-use super::{check, operations, FromHistory, Verdict};
+use linearizability::{check, describe, operations, Entry, FromHistory, Verdict};
+
 use crate::checker::{Checker, ClusterView};
 use crate::node::Node;
 use crate::time::format_ns;
@@ -44,7 +44,7 @@ impl<M: FromHistory> Linearizable<M> {
     }
 
     /// The verdict on `records`, as the invariant reports it.
-    pub fn judge(&self, records: &[Record]) -> Result<(), String> {
+    pub fn judge(&self, records: &[Entry]) -> Result<(), String> {
         let at = |t: u64| format!("the one at {}", format_ns(t));
         let (ops, invocations) =
             operations(&self.model, records, &at).map_err(|(i, message)| {
@@ -101,7 +101,7 @@ impl<N: Node, M: FromHistory> Checker<N> for Linearizable<M> {
     }
 
     /// It judges the history, not observations.
-    fn observes(&self) -> bool {
+    fn wants_observations(&self) -> bool {
         false
     }
 
@@ -113,11 +113,10 @@ impl<N: Node, M: FromHistory> Checker<N> for Linearizable<M> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::linearizability::history::{Event, Kind, Value};
-    use crate::linearizability::models::{Kv, Register};
+    use linearizability::{Event, Kind, Kv, Register, Value};
 
-    fn rec(time_ns: u64, process: u64, kind: Kind, f: &'static str, value: Value) -> Record {
-        Record {
+    fn rec(time_ns: u64, process: u64, kind: Kind, f: &'static str, value: Value) -> Entry {
+        Entry {
             time_ns,
             event: Event {
                 process,
@@ -145,7 +144,7 @@ mod tests {
         assert!(err.contains("process 2 :read key 1 nil → 1"), "{err}");
         assert!(err.contains("after 2 operations"), "{err}");
         // Without the second write, it is linearizable.
-        let fine: Vec<Record> = history
+        let fine: Vec<Entry> = history
             .iter()
             .filter(|r| r.event.process != 1)
             .cloned()

@@ -8,8 +8,8 @@
 //! Mutating one result afterwards (a read of a value never written) makes a history that is
 //! certainly not linearizable.
 
-use super::history::{Event, Kind, Record, Value};
-use crate::random::{Random, Stream};
+use crate::draws::Draws;
+use crate::history::{Entry, Event, Kind, Value};
 
 /// What to generate.
 #[derive(Clone, Debug)]
@@ -59,8 +59,8 @@ struct Planned {
 
 /// A history of `options.operations` operations, linearizable by construction; times are
 /// distinct, in nanoseconds.
-pub fn linearizable(options: &HistoryOptions) -> Vec<Record> {
-    let mut rng = Random::new(options.seed, Stream::Workload);
+pub fn linearizable_history(options: &HistoryOptions) -> Vec<Entry> {
+    let mut rng = Draws::new(options.seed);
     let values = options.values.max(1);
     let mut planned: Vec<Planned> = Vec::with_capacity(options.operations as usize);
     // (next call time, process id) per slot; a retired process's slot takes a new id.
@@ -160,7 +160,7 @@ pub fn linearizable(options: &HistoryOptions) -> Vec<Record> {
             } else {
                 (Kind::Ok, op.result.clone().unwrap_or(Value::Nil))
             };
-            Record {
+            Entry {
                 time_ns: n as u64,
                 event: Event {
                     process: op.process,
@@ -176,7 +176,7 @@ pub fn linearizable(options: &HistoryOptions) -> Vec<Record> {
 
 /// `history` with the `ok` result of its `nth` read replaced by a value no write ever
 /// wrote: certainly not linearizable. `None` if it has fewer reads.
-pub fn with_impossible_read(history: &[Record], nth: usize) -> Option<Vec<Record>> {
+pub fn with_impossible_read(history: &[Entry], nth: usize) -> Option<Vec<Entry>> {
     let at = history
         .iter()
         .enumerate()
@@ -191,8 +191,7 @@ pub fn with_impossible_read(history: &[Record], nth: usize) -> Option<Vec<Record
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::linearizability::models::{Kv, Register};
-    use crate::linearizability::{check, operations, Verdict};
+    use crate::{check, operations, Kv, Register, Verdict};
 
     #[test]
     fn generated_histories_are_linearizable_and_an_impossible_read_is_not() {
@@ -204,7 +203,7 @@ mod tests {
                 operations: 300,
                 ..Default::default()
             };
-            let h = linearizable(&cas);
+            let h = linearizable_history(&cas);
             assert_eq!(h.len(), 600);
             let model = Register::<Value>::new(true);
             let (ops, _) = operations(&model, &h, &at).unwrap();
@@ -225,7 +224,7 @@ mod tests {
                 cas: false,
                 ..cas
             };
-            let h = linearizable(&kv);
+            let h = linearizable_history(&kv);
             let (ops, _) = operations(&Kv, &h, &at).unwrap();
             assert_eq!(
                 check(&Kv, &ops, 10_000_000),
@@ -238,11 +237,11 @@ mod tests {
     #[test]
     fn the_same_options_give_the_same_history() {
         let o = HistoryOptions::default();
-        assert_eq!(linearizable(&o), linearizable(&o));
+        assert_eq!(linearizable_history(&o), linearizable_history(&o));
         let other = HistoryOptions {
             seed: 2,
             ..o.clone()
         };
-        assert_ne!(linearizable(&o), linearizable(&other));
+        assert_ne!(linearizable_history(&o), linearizable_history(&other));
     }
 }

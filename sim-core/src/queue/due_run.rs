@@ -3,7 +3,7 @@
 //! radix heap, fill it when it runs dry, and keep every event they hold later than all of
 //! it; an event scheduled inside its span is inserted here, after the events of its time.
 
-use crate::ring_buffer::Ring;
+use super::ring_buffer::Ring;
 
 /// A pending event: its time, its sequence number (the order among events at one time)
 /// and what it is.
